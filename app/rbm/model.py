@@ -1,0 +1,412 @@
+"""Restricted Boltzmann Machine parameter containers and conditionals.
+
+Two visible types share one hidden layer of binary units ``h in {0,1}^H``.
+
+Binary-binary (``visible_type = "bernoulli"``)::
+
+    E(v, h) = -a.v - b.h - v.W.h
+    F(v)    = -a.v - sum_j softplus(b_j + (vW)_j)
+    p(v)    = exp(-F(v)) / Z,   Z = sum_{v in {0,1}^V} exp(-F(v))
+
+Gaussian-binary (``visible_type = "gaussian"``), with ``s = exp(log_sigma)``::
+
+    E(v, h) = sum_i (v_i - a_i)^2 / (2 s_i^2) - b.h - sum_ij (v_i / s_i^2) W_ij h_j
+    F(v)    = sum_i (v_i - a_i)^2 / (2 s_i^2) - sum_j softplus(b_j + sum_i v_i W_ij / s_i^2)
+    p(v)    = exp(-F(v)) / Z,   Z = integral over R^V of exp(-F(v)) dv
+
+so for the Gaussian model ``Z`` *includes* the ``prod_i (2 pi s_i^2)^(1/2)``
+normalisation of the Gaussian conditionals, and ``-F(v) - log Z`` is a proper
+log-density with respect to Lebesgue measure. Conditionals::
+
+    p(h_j = 1 | v) = sigmoid(b_j + sum_i v_i W_ij / s_i^2)
+    v | h          ~ N(a + W h, diag(s^2))
+
+Every method takes an inverse temperature ``beta``: the tempered model uses
+``beta * E``, so ``F_beta(v) = -log sum_h exp(-beta E(v, h))``. For the
+Gaussian model that means ``v | h ~ N(a + W h, s^2 / beta)``.
+
+Shapes: ``weight W : (V, H)``, ``visible_bias a : (V,)``, ``hidden_bias b : (H,)``,
+``log_sigma : (V,)``; batches of visible vectors are ``(n, V)`` and of hidden
+vectors ``(n, H)``. Models are plain tensor holders (not ``nn.Module``): the
+learning rules in :mod:`app.rbm.training` are written out by hand.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Mapping
+
+import torch
+import torch.nn.functional as F
+
+from app.rbm.errors import InvalidInput, InvalidWeights
+
+#: Above this pre-activation softplus(x) == x to float64 precision (exp(-40) ~ 4e-18).
+_SOFTPLUS_THRESHOLD = 40.0
+#: Data means are clipped to [eps, 1 - eps] before taking log-odds.
+_LOGIT_EPS = 1e-3
+#: Lower bound on a data-derived sigma, so constant pixels do not give log(0).
+_MIN_SIGMA = 1e-3
+
+SUPPORTED_DTYPES = (torch.float32, torch.float64)
+
+
+def softplus(x: torch.Tensor) -> torch.Tensor:
+    """``log(1 + exp(x))`` without overflow, accurate in float32 and float64."""
+    return F.softplus(x, beta=1.0, threshold=_SOFTPLUS_THRESHOLD)
+
+
+class RBM:
+    """Common parameters and conditionals of an RBM with binary hidden units.
+
+    Subclasses implement the visible-layer specific parts.
+    """
+
+    visible_type: ClassVar[str] = ""
+    #: Names of the tensors in :meth:`tensors`, in a stable order.
+    tensor_names: ClassVar[tuple[str, ...]] = ("weight", "visible_bias", "hidden_bias")
+
+    def __init__(self, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor) -> None:
+        self.weight = weight
+        self.visible_bias = visible_bias
+        self.hidden_bias = hidden_bias
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_visible(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def n_hidden(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def device(self) -> torch.device:
+        return self.weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.weight.dtype
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(n_visible={self.n_visible}, n_hidden={self.n_hidden}, "
+            f"device={self.device}, dtype={self.dtype})"
+        )
+
+    # ------------------------------------------------------------ parameters
+    def parameters(self) -> dict[str, torch.Tensor]:
+        """Trainable tensors by attribute name (same objects, not copies)."""
+        return {"weight": self.weight, "visible_bias": self.visible_bias, "hidden_bias": self.hidden_bias}
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Tensors under their serialisation names (see :mod:`app.rbm.io`)."""
+        return {"weight": self.weight, "visible_bias": self.visible_bias, "hidden_bias": self.hidden_bias}
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "RBM":
+        """Return a new model with every tensor copied to ``device`` / ``dtype``."""
+        kwargs = {k: t.to(device=device, dtype=dtype, copy=True) for k, t in self.parameters().items()}
+        return type(self)(**kwargs)
+
+    def clone(self) -> "RBM":
+        """Deep copy of the model (same device and dtype)."""
+        return type(self)(**{k: t.clone() for k, t in self.parameters().items()})
+
+    # ---------------------------------------------------------------- inputs
+    def validate_input(self, v: torch.Tensor) -> None:
+        """Raise :class:`InvalidInput` unless ``v : (n, V)`` is usable by this model."""
+        if not isinstance(v, torch.Tensor):
+            raise InvalidInput(f"expected a tensor of visible vectors, got {type(v).__name__}")
+        if v.dim() != 2:
+            raise InvalidInput(
+                f"expected a 2-D batch of visible vectors with shape (n, {self.n_visible}), "
+                f"got shape {tuple(v.shape)}"
+            )
+        if v.shape[1] != self.n_visible:
+            raise InvalidInput(f"expected vectors of length {self.n_visible}, got {v.shape[1]}")
+        if v.is_complex():
+            raise InvalidInput(f"expected real-valued visible vectors, got dtype {v.dtype}")
+        if v.is_floating_point() and v.numel() and not bool(torch.isfinite(v).all()):
+            raise InvalidInput("visible vectors contain NaN or infinite values; remove or impute them")
+
+    # ------------------------------------------------------- conditionals
+    def hidden_preactivation(self, v: torch.Tensor) -> torch.Tensor:
+        """Hidden total input ``b + (v / s^2) W``: ``v : (n, V)`` -> ``(n, H)``."""
+        return torch.addmm(self.hidden_bias, self._scale_visible(v), self.weight)
+
+    def hidden_probs(self, v: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """``p(h = 1 | v)`` at inverse temperature beta: ``(n, V)`` -> ``(n, H)``."""
+        pre = self.hidden_preactivation(v)
+        if beta != 1.0:
+            pre = pre.mul_(beta)
+        return torch.sigmoid_(pre)
+
+    def sample_hidden(self, v: torch.Tensor, generator: torch.Generator, beta: float = 1.0) -> torch.Tensor:
+        """Draw ``h ~ p(h | v)`` as 0/1 values in the model dtype: ``(n, V)`` -> ``(n, H)``."""
+        p = self.hidden_probs(v, beta)
+        u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+        return torch.lt(u, p, out=u)
+
+    def free_energy(self, v: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """``F_beta(v) = -log sum_h exp(-beta E(v, h))``: ``(n, V)`` -> ``(n,)``."""
+        pre = self.hidden_preactivation(v)
+        if beta != 1.0:
+            pre = pre.mul_(beta)
+        return self._visible_energy(v) * beta - softplus(pre).sum(dim=1)
+
+    def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """Joint energy ``E(v, h)``: ``(n, V), (n, H)`` -> ``(n,)``."""
+        interaction = ((self._scale_visible(v) @ self.weight) * h).sum(dim=1)
+        return self._visible_energy(v) - h @ self.hidden_bias - interaction
+
+    # -------------------------------------------------------- subclass hooks
+    def _scale_visible(self, v: torch.Tensor) -> torch.Tensor:
+        """Visible vector as seen by the hidden layer (``v`` or ``v / s^2``)."""
+        raise NotImplementedError
+
+    def _visible_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """Hidden-independent part of the energy: ``(n, V)`` -> ``(n,)``."""
+        raise NotImplementedError
+
+    def visible_mean(self, h: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        raise NotImplementedError
+
+    def sample_visible(self, h: torch.Tensor, generator: torch.Generator, beta: float = 1.0) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class BernoulliRBM(RBM):
+    """Binary visible units, binary hidden units."""
+
+    visible_type: ClassVar[str] = "bernoulli"
+
+    @classmethod
+    def init_random(
+        cls,
+        n_visible: int,
+        n_hidden: int,
+        *,
+        generator: torch.Generator,
+        data: torch.Tensor | None = None,
+        sigma: float | torch.Tensor | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> "BernoulliRBM":
+        """Weights ``0.01 * N(0, 1)``, hidden bias 0, visible bias = log-odds of the data mean.
+
+        The log-odds start (Hinton's practical guide, section 8) makes the
+        hidden-free model already reproduce the pixel marginals. ``sigma`` is
+        accepted for signature symmetry and ignored.
+        """
+        device = _generator_device(generator) if device is None else torch.device(device)
+        weight = _random_weight(n_visible, n_hidden, generator, device, dtype)
+        visible_bias = torch.zeros(n_visible, device=device, dtype=dtype)
+        if data is not None:
+            mean = _data_mean(data, n_visible).to(device=device, dtype=torch.float64)
+            mean = mean.clamp(_LOGIT_EPS, 1.0 - _LOGIT_EPS)
+            visible_bias = torch.log(mean / (1.0 - mean)).to(dtype)
+        hidden_bias = torch.zeros(n_hidden, device=device, dtype=dtype)
+        return cls(weight, visible_bias, hidden_bias)
+
+    def validate_input(self, v: torch.Tensor) -> None:
+        """Also require every entry to be exactly 0 or 1."""
+        super().validate_input(v)
+        if v.numel() and not bool(((v == 0) | (v == 1)).all()):
+            raise InvalidInput(
+                "a bernoulli model needs binary visible vectors: every value must be 0 or 1 "
+                "(threshold or sample your data first)"
+            )
+
+    def _scale_visible(self, v: torch.Tensor) -> torch.Tensor:
+        return v
+
+    def _visible_energy(self, v: torch.Tensor) -> torch.Tensor:
+        return -(v @ self.visible_bias)
+
+    def visible_mean(self, h: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """``p(v = 1 | h) = sigmoid(beta (a + W h))``: ``(n, H)`` -> ``(n, V)``."""
+        pre = torch.addmm(self.visible_bias, h, self.weight.T)
+        if beta != 1.0:
+            pre = pre.mul_(beta)
+        return torch.sigmoid_(pre)
+
+    def sample_visible(self, h: torch.Tensor, generator: torch.Generator, beta: float = 1.0) -> torch.Tensor:
+        """Draw binary ``v ~ p(v | h)``: ``(n, H)`` -> ``(n, V)``."""
+        p = self.visible_mean(h, beta)
+        u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+        return torch.lt(u, p, out=u)
+
+
+class GaussianRBM(RBM):
+    """Real-valued Gaussian visible units with per-unit std ``s = exp(log_sigma)``."""
+
+    visible_type: ClassVar[str] = "gaussian"
+
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        visible_bias: torch.Tensor,
+        hidden_bias: torch.Tensor,
+        log_sigma: torch.Tensor,
+    ) -> None:
+        super().__init__(weight, visible_bias, hidden_bias)
+        self.log_sigma = log_sigma
+
+    @classmethod
+    def init_random(
+        cls,
+        n_visible: int,
+        n_hidden: int,
+        *,
+        generator: torch.Generator,
+        data: torch.Tensor | None = None,
+        sigma: float | torch.Tensor | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> "GaussianRBM":
+        """Weights ``0.01 * N(0, 1)``, hidden bias 0, visible bias = data mean.
+
+        ``sigma`` (scalar or ``(V,)``) wins over the data std; with neither,
+        sigma = 1. Data stds are floored at 1e-3 so constant columns stay finite.
+        """
+        device = _generator_device(generator) if device is None else torch.device(device)
+        weight = _random_weight(n_visible, n_hidden, generator, device, dtype)
+        visible_bias = torch.zeros(n_visible, device=device, dtype=dtype)
+        std = torch.ones(n_visible, device=device, dtype=torch.float64)
+        if data is not None:
+            d = _as_2d(data, n_visible).to(device=device, dtype=torch.float64)
+            visible_bias = d.mean(dim=0).to(dtype)
+            if d.shape[0] > 1:
+                std = d.std(dim=0).clamp_min(_MIN_SIGMA)
+        if sigma is not None:
+            s = torch.as_tensor(sigma, dtype=torch.float64, device=device)
+            if not bool(torch.isfinite(s).all()) or bool((s <= 0).any()):
+                raise ValueError("sigma must be positive and finite")
+            std = s.expand(n_visible).clone() if s.dim() == 0 else s.reshape(n_visible)
+        log_sigma = torch.log(std).to(dtype)
+        hidden_bias = torch.zeros(n_hidden, device=device, dtype=dtype)
+        return cls(weight, visible_bias, hidden_bias, log_sigma)
+
+    @property
+    def sigma(self) -> torch.Tensor:
+        """Visible standard deviations ``s : (V,)``."""
+        return torch.exp(self.log_sigma)
+
+    def parameters(self) -> dict[str, torch.Tensor]:
+        params = super().parameters()
+        params["log_sigma"] = self.log_sigma
+        return params
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        out = super().tensors()
+        out["visible_log_sigma"] = self.log_sigma
+        return out
+
+    def _scale_visible(self, v: torch.Tensor) -> torch.Tensor:
+        return v * torch.exp(-2.0 * self.log_sigma)
+
+    def _visible_energy(self, v: torch.Tensor) -> torch.Tensor:
+        return (((v - self.visible_bias) * torch.exp(-self.log_sigma)) ** 2).sum(dim=1) * 0.5
+
+    def visible_mean(self, h: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """``E[v | h] = a + W h`` (independent of beta): ``(n, H)`` -> ``(n, V)``."""
+        return torch.addmm(self.visible_bias, h, self.weight.T)
+
+    def sample_visible(self, h: torch.Tensor, generator: torch.Generator, beta: float = 1.0) -> torch.Tensor:
+        """Draw ``v ~ N(a + W h, s^2 / beta)``: ``(n, H)`` -> ``(n, V)``."""
+        mean = self.visible_mean(h)
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        std = self.sigma if beta == 1.0 else self.sigma / math.sqrt(beta)
+        return noise.mul_(std).add_(mean)
+
+
+VISIBLE_TYPES: dict[str, type[RBM]] = {"bernoulli": BernoulliRBM, "gaussian": GaussianRBM}
+
+
+def model_from_tensors(tensors: Mapping[str, torch.Tensor], visible_type: str) -> RBM:
+    """Build a model from serialisation-named tensors, checking everything.
+
+    ``tensors`` must hold exactly ``weight (V, H)``, ``visible_bias (V,)``,
+    ``hidden_bias (H,)`` and, for ``"gaussian"``, ``visible_log_sigma (V,)``;
+    all float32 or all float64, all finite, all on one device. Raises
+    :class:`InvalidWeights` with a message naming the offending tensor.
+    """
+    if visible_type not in VISIBLE_TYPES:
+        raise InvalidWeights(
+            f"unknown visible_type {visible_type!r}: expected one of {sorted(VISIBLE_TYPES)}"
+        )
+    expected = {"weight", "visible_bias", "hidden_bias"}
+    if visible_type == "gaussian":
+        expected.add("visible_log_sigma")
+    names = set(tensors)
+    missing, extra = sorted(expected - names), sorted(names - expected)
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing tensor(s) {missing}")
+        if extra:
+            parts.append(f"unexpected tensor(s) {extra}")
+        raise InvalidWeights(
+            f"a {visible_type} RBM needs exactly the tensors {sorted(expected)}: " + "; ".join(parts)
+        )
+    for name in sorted(expected):
+        t = tensors[name]
+        if not isinstance(t, torch.Tensor):
+            raise InvalidWeights(f"tensor {name!r} is a {type(t).__name__}, not a tensor")
+        if t.dtype not in SUPPORTED_DTYPES:
+            raise InvalidWeights(f"tensor {name!r} has dtype {t.dtype}; weights must be float32 or float64")
+    w = tensors["weight"]
+    if w.dim() != 2 or w.shape[0] < 1 or w.shape[1] < 1:
+        raise InvalidWeights(f"'weight' must have shape (n_visible, n_hidden), got {tuple(w.shape)}")
+    n_visible, n_hidden = int(w.shape[0]), int(w.shape[1])
+    shapes = {"visible_bias": (n_visible,), "hidden_bias": (n_hidden,), "visible_log_sigma": (n_visible,)}
+    for name in sorted(expected - {"weight"}):
+        t = tensors[name]
+        if tuple(t.shape) != shapes[name]:
+            raise InvalidWeights(
+                f"{name!r} has shape {tuple(t.shape)} but 'weight' is {n_visible}x{n_hidden}, "
+                f"so {name!r} must have shape {shapes[name]}"
+            )
+    dtypes = {tensors[n].dtype for n in expected}
+    if len(dtypes) != 1:
+        raise InvalidWeights(f"all tensors must share one dtype, got {sorted(str(d) for d in dtypes)}")
+    devices = {tensors[n].device for n in expected}
+    if len(devices) != 1:
+        raise InvalidWeights("all tensors must be on the same device")
+    for name in sorted(expected):
+        if not bool(torch.isfinite(tensors[name]).all()):
+            raise InvalidWeights(f"tensor {name!r} contains NaN or infinite values")
+    weight = tensors["weight"].contiguous()
+    a = tensors["visible_bias"].contiguous()
+    b = tensors["hidden_bias"].contiguous()
+    if visible_type == "gaussian":
+        return GaussianRBM(weight, a, b, tensors["visible_log_sigma"].contiguous())
+    return BernoulliRBM(weight, a, b)
+
+
+# ---------------------------------------------------------------- helpers
+def _generator_device(generator: torch.Generator) -> torch.device:
+    return torch.device(generator.device) if generator is not None else torch.device("cpu")
+
+
+def _random_weight(
+    n_visible: int, n_hidden: int, generator: torch.Generator, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    if n_visible < 1 or n_hidden < 1:
+        raise ValueError(f"n_visible and n_hidden must be positive, got {n_visible} and {n_hidden}")
+    gen_device = _generator_device(generator)
+    w = torch.randn((n_visible, n_hidden), generator=generator, device=gen_device, dtype=torch.float64)
+    return (0.01 * w).to(device=device, dtype=dtype)
+
+
+def _as_2d(data: torch.Tensor, n_visible: int) -> torch.Tensor:
+    data = torch.as_tensor(data)
+    if data.dim() != 2 or data.shape[1] != n_visible or data.shape[0] < 1:
+        raise InvalidInput(
+            f"expected data with shape (n, {n_visible}), got {tuple(data.shape)}"
+        )
+    return data
+
+
+def _data_mean(data: torch.Tensor, n_visible: int) -> torch.Tensor:
+    return _as_2d(data, n_visible).to(torch.float64).mean(dim=0)

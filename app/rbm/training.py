@@ -1,0 +1,414 @@
+"""Contrastive-divergence (CD-k) and persistent-CD training, written out by hand.
+
+The log-likelihood gradient of a parameter ``theta`` is::
+
+    d log p(v) / d theta = < -dF/dtheta >_data - < -dF/dtheta >_model
+
+with ``p(h | v)`` summed out analytically (Rao-Blackwellised statistics).
+Per parameter, ``-dF/dtheta`` is (``ph = p(h = 1 | v)``, ``u = v / s^2`` for
+gaussian visibles, ``u = v`` for bernoulli)::
+
+    weight        u_i ph_j
+    visible_bias  bernoulli: v_i         gaussian: (v_i - a_i) / s_i^2
+    hidden_bias   ph_j
+    log_sigma     (v_i - a_i)^2 / s_i^2 - 2 v_i (W ph)_i / s_i^2      (gaussian)
+
+The data term uses the mini-batch; the model term uses CD-k chains started
+at the batch or PCD chains that persist across updates. Updates::
+
+    g      = positive - negative - weight_decay * W (weights only)
+             + sparsity: sparsity_cost * (target - mean ph_data) on b_j and,
+               times the mean of u_i, on W_ij (Hinton's practical-guide rule)
+    vel    = momentum * vel + lr_t * g
+    theta += vel
+
+``lr_t`` follows ``lr_schedule`` over all updates of ``epochs`` epochs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Literal
+
+import torch
+
+from app.rbm.errors import InvalidInput, TooLarge, TrainingDiverged
+from app.rbm.likelihood import free_energy_chunked, pseudo_log_likelihood
+from app.rbm.model import RBM, BernoulliRBM, GaussianRBM
+from app.rbm.partition import exact_log_partition
+from app.rbm.sampling import GibbsChains
+
+#: The split/monitor generator is seeded with ``seed + _SPLIT_SEED_OFFSET`` so
+#: that it does not replay the training generator's stream.
+_SPLIT_SEED_OFFSET = 1_000_003
+
+
+@dataclass
+class TrainingConfig:
+    """Hyper-parameters of :class:`Trainer`; defaults train 8x8 digits / MNIST well.
+
+    ``n_chains``: PCD chains (default ``batch_size``). ``monitor_size``: rows of
+    the training (and validation) set on which per-epoch metrics are computed.
+    ``exact_limit_bits``: exact log-likelihood metrics are reported when the
+    smaller layer (bernoulli) / hidden layer (gaussian) has at most this many
+    units and the enumeration is cheap next to an epoch.
+    """
+
+    method: Literal["cd", "pcd"] = "cd"
+    k: int = 1
+    epochs: int = 10
+    batch_size: int = 100
+    learning_rate: float = 0.05
+    lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
+    momentum: float = 0.5
+    weight_decay: float = 1e-4
+    sparsity_target: float | None = None
+    sparsity_cost: float = 0.0
+    learn_sigma: bool = False
+    seed: int = 0
+    validation_fraction: float = 0.0
+    n_chains: int | None = None
+    monitor_size: int = 1000
+    exact_limit_bits: int = 20
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first bad field."""
+        if self.method not in ("cd", "pcd"):
+            raise ValueError(f"method must be 'cd' or 'pcd', got {self.method!r}")
+        if self.lr_schedule not in ("constant", "linear", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant', 'linear' or 'cosine', got {self.lr_schedule!r}")
+        checks = [
+            (self.k >= 1, "k must be >= 1"),
+            (self.epochs >= 0, "epochs must be >= 0"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.learning_rate > 0 and math.isfinite(self.learning_rate), "learning_rate must be positive"),
+            (0.0 <= self.momentum < 1.0, "momentum must be in [0, 1)"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (self.sparsity_cost >= 0, "sparsity_cost must be >= 0"),
+            (self.sparsity_target is None or 0.0 < self.sparsity_target < 1.0, "sparsity_target must be in (0, 1)"),
+            (0.0 <= self.validation_fraction < 1.0, "validation_fraction must be in [0, 1)"),
+            (self.n_chains is None or self.n_chains >= 1, "n_chains must be >= 1"),
+            (self.monitor_size >= 1, "monitor_size must be >= 1"),
+            (self.exact_limit_bits >= 0, "exact_limit_bits must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def free_energy_gradient(model: RBM, v: torch.Tensor, weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Weighted mean of ``-dF/dtheta`` over rows of ``v : (n, V)``.
+
+    ``weights : (n,)`` defaults to ``1/n``. Keys are :meth:`RBM.parameters`
+    names. This is the reference form of the statistics that :class:`Trainer`
+    accumulates in preallocated buffers (data term minus model term).
+    """
+    with torch.no_grad():
+        n = v.shape[0]
+        w = torch.full((n,), 1.0 / n, device=v.device, dtype=v.dtype) if weights is None else weights.to(v.dtype)
+        ph = model.hidden_probs(v)
+        u = model._scale_visible(v)
+        out = {
+            "weight": u.T @ (ph * w[:, None]),
+            "hidden_bias": w @ ph,
+        }
+        if isinstance(model, GaussianRBM):
+            inv_var = torch.exp(-2.0 * model.log_sigma)
+            out["visible_bias"] = w @ ((v - model.visible_bias) * inv_var)
+            recon = ph @ model.weight.T
+            out["log_sigma"] = w @ (((v - model.visible_bias) ** 2 - 2.0 * v * recon) * inv_var)
+        else:
+            out["visible_bias"] = w @ v
+        return out
+
+
+class Trainer:
+    """Stateful mini-batch trainer; updates ``model``'s tensors in place.
+
+    ``data : (N, V)`` training vectors (moved once to the model's device and
+    dtype). ``validation : (M, V)`` optional; if absent and
+    ``config.validation_fraction > 0`` a random split is held out using the seed.
+    Everything random comes from one generator seeded with ``config.seed`` on
+    the model's device, so runs are reproducible and resumable
+    (:meth:`state_dict` / :meth:`load_state_dict`).
+    """
+
+    def __init__(
+        self,
+        model: RBM,
+        data: torch.Tensor,
+        config: TrainingConfig | None = None,
+        *,
+        validation: torch.Tensor | None = None,
+    ) -> None:
+        self.config = config = config or TrainingConfig()
+        config.validate()
+        if config.learn_sigma and not isinstance(model, GaussianRBM):
+            raise ValueError("learn_sigma=True needs a gaussian model")
+        model.validate_input(data)
+        if data.shape[0] < 1:
+            raise InvalidInput("training data is empty")
+        self.model = model
+        dev, dt = model.device, model.dtype
+        data = data.to(device=dev, dtype=dt)
+
+        split_gen = torch.Generator(device="cpu").manual_seed(config.seed + _SPLIT_SEED_OFFSET)
+        if validation is not None:
+            model.validate_input(validation)
+            validation = validation.to(device=dev, dtype=dt)
+        elif config.validation_fraction > 0:
+            n_val = int(round(config.validation_fraction * data.shape[0]))
+            if n_val < 1 or n_val >= data.shape[0]:
+                raise InvalidInput(
+                    f"validation_fraction={config.validation_fraction} of {data.shape[0]} rows leaves "
+                    "an empty training or validation set"
+                )
+            perm = torch.randperm(data.shape[0], generator=split_gen).to(dev)
+            validation, data = data[perm[:n_val]], data[perm[n_val:]]
+        self.data = data
+        self.validation = validation
+        mon = torch.randperm(data.shape[0], generator=split_gen)[: config.monitor_size].to(dev)
+        self._monitor = data[mon]
+        self._monitor_val = None if validation is None else validation[: config.monitor_size]
+
+        self.generator = torch.Generator(device=dev).manual_seed(config.seed)
+        self._epoch = 0
+        self._batches_per_epoch = -(-data.shape[0] // config.batch_size)
+        self._total_steps = max(1, self._batches_per_epoch * config.epochs)
+
+        params = model.parameters()
+        self._trainable = [n for n in params if n != "log_sigma" or config.learn_sigma]
+        self.velocity = {n: torch.zeros_like(params[n]) for n in self._trainable}
+        self.grads = {n: torch.zeros_like(params[n]) for n in params}
+        self._gaussian = isinstance(model, GaussianRBM)
+        self._cd_chains: dict[int, GibbsChains] = {}
+        self._pos_u: torch.Tensor | None = None
+        self._pos_ph: torch.Tensor | None = None
+        self.chains: GibbsChains | None = None
+        if config.method == "pcd":
+            n_chains = config.n_chains or config.batch_size
+            self.chains = GibbsChains(model, n_chains, generator=self.generator)
+            start = torch.randint(data.shape[0], (n_chains,), generator=self.generator, device=dev)
+            self.chains.v.copy_(data[start])
+
+    # ---------------------------------------------------------------- state
+    @property
+    def epoch(self) -> int:
+        """Number of epochs completed."""
+        return self._epoch
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Tensors needed to resume bit-identically (params, velocities, chains, RNG, epoch)."""
+        state: dict[str, torch.Tensor] = {}
+        for name, t in self.model.parameters().items():
+            state[f"model.{name}"] = t.detach().clone()
+        for name, t in self.velocity.items():
+            state[f"velocity.{name}"] = t.clone()
+        if self.chains is not None:
+            state["chains.visible"] = self.chains.v.clone()
+        state["generator_state"] = self.generator.get_state().clone()
+        state["epoch"] = torch.tensor(self._epoch, dtype=torch.int64)
+        return state
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore :meth:`state_dict` output into this trainer (same config and data)."""
+        expected = set(self.state_dict())
+        if set(state) != expected:
+            raise ValueError(
+                f"state dict keys do not match this trainer: missing {sorted(expected - set(state))}, "
+                f"unexpected {sorted(set(state) - expected)}"
+            )
+        with torch.no_grad():
+            for name, t in self.model.parameters().items():
+                t.copy_(state[f"model.{name}"])
+            for name, t in self.velocity.items():
+                t.copy_(state[f"velocity.{name}"])
+            if self.chains is not None:
+                self.chains.v.copy_(state["chains.visible"])
+        self.generator.set_state(state["generator_state"].to("cpu", torch.uint8))
+        self._epoch = int(state["epoch"])
+
+    # ------------------------------------------------------------- training
+    def learning_rate_at(self, step: int) -> float:
+        """Learning rate of global update ``step`` (0-based) under the schedule."""
+        cfg = self.config
+        progress = min(1.0, step / self._total_steps)
+        if cfg.lr_schedule == "linear":
+            return cfg.learning_rate * (1.0 - progress)
+        if cfg.lr_schedule == "cosine":
+            return cfg.learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return cfg.learning_rate
+
+    def fit(self, on_epoch: Callable[[int, dict[str, float]], bool | None] | None = None) -> RBM:
+        """Train until ``config.epochs`` epochs are done (or ``on_epoch`` returns False)."""
+        while self._epoch < self.config.epochs:
+            metrics = self.run_epoch()
+            if on_epoch is not None and on_epoch(self._epoch, metrics) is False:
+                break
+        return self.model
+
+    def run_epoch(self) -> dict[str, float]:
+        """One pass over shuffled mini-batches; returns the epoch's metrics."""
+        cfg = self.config
+        start = time.perf_counter()
+        n = self.data.shape[0]
+        with torch.no_grad():
+            perm = torch.randperm(n, generator=self.generator, device=self.data.device)
+            step0 = self._epoch * self._batches_per_epoch
+            for b, lo in enumerate(range(0, n, cfg.batch_size)):
+                idx = perm[lo : lo + cfg.batch_size]
+                self._update(idx, self.learning_rate_at(step0 + b))
+        self._epoch += 1
+        self._check_finite()
+        train_seconds = time.perf_counter() - start
+        metrics = self.compute_metrics()
+        metrics["learning_rate"] = self.learning_rate_at(self._epoch * self._batches_per_epoch - 1)
+        metrics["epoch_seconds"] = train_seconds
+        metrics["metrics_seconds"] = time.perf_counter() - start - train_seconds
+        return metrics
+
+    def _cd_chain(self, rows: int) -> GibbsChains:
+        ch = self._cd_chains.get(rows)
+        if ch is None:
+            ch = self._cd_chains[rows] = GibbsChains(self.model, rows, generator=self.generator)
+        return ch
+
+    def _positive(self, v: torch.Tensor, ph: torch.Tensor, u: torch.Tensor) -> None:
+        """Data term into ``self.grads`` (overwrites): ``v, u : (n, V)``, ``ph : (n, H)``."""
+        g, n = self.grads, v.shape[0]
+        torch.addmm(g["weight"], u.T, ph, beta=0.0, alpha=1.0 / n, out=g["weight"])
+        torch.sum(ph, dim=0, out=g["hidden_bias"]).mul_(1.0 / n)
+        torch.sum(u, dim=0, out=g["visible_bias"]).mul_(1.0 / n)
+        if self._gaussian and self.config.learn_sigma:
+            g["log_sigma"].copy_(self._sigma_stat(v, ph))
+
+    def _negative(self, v: torch.Tensor, ph: torch.Tensor, u: torch.Tensor, weights: torch.Tensor | None = None) -> None:
+        """Subtract the model term (mean over chains, or ``weights : (m,)``)."""
+        g, m = self.grads, v.shape[0]
+        if weights is None:
+            g["weight"].addmm_(u.T, ph, alpha=-1.0 / m)
+            g["hidden_bias"].sub_(ph.sum(dim=0), alpha=1.0 / m)
+            g["visible_bias"].sub_(u.sum(dim=0), alpha=1.0 / m)
+        else:
+            wph = ph * weights[:, None]
+            g["weight"].addmm_(u.T, wph, alpha=-1.0)
+            g["hidden_bias"].sub_(wph.sum(dim=0))
+            g["visible_bias"].sub_(weights @ u)
+        if self._gaussian and self.config.learn_sigma:
+            g["log_sigma"].sub_(self._sigma_stat(v, ph, weights))
+
+    def _sigma_stat(self, v: torch.Tensor, ph: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean over rows of ``-dF/dlog_sigma = ((v-a)^2 - 2 v (W ph)) / s^2``: ``-> (V,)``."""
+        m = self.model
+        inv_var = torch.exp(-2.0 * m.log_sigma)
+        recon = ph @ m.weight.T
+        per_row = (v - m.visible_bias).square_().sub_(recon.mul_(v).mul_(2.0))
+        stat = per_row.mean(dim=0) if weights is None else weights @ per_row
+        return stat.mul_(inv_var)
+
+    def _scaled(self, v: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        if not self._gaussian:
+            return v
+        inv_var = torch.exp(-2.0 * self.model.log_sigma)
+        return torch.mul(v, inv_var, out=out) if out is not None else v * inv_var
+
+    def _update(self, idx: torch.Tensor, lr: float) -> None:
+        cfg, m = self.config, self.model
+        rows = idx.shape[0]
+        if cfg.method == "cd":
+            ch = self._cd_chain(rows)
+            torch.index_select(self.data, 0, idx, out=ch.v)
+            ph = ch.hidden_probs()  # positive statistics come from the chain's first step
+            u = self._scaled(ch.v, ch._vs)
+            self._positive(ch.v, ph, u)
+            q = self.grads["hidden_bias"].clone() if cfg.sparsity_cost > 0 and cfg.sparsity_target is not None else None
+            u_mean = self.grads["visible_bias"].clone() if q is not None else None
+            for step in range(cfg.k):
+                ch.sample_hidden()
+                ch.sample_visible()
+                ch.hidden_probs()
+        else:
+            ch = self.chains
+            if self._pos_ph is None or self._pos_ph.shape[0] != rows:
+                self._pos_v = torch.empty((rows, m.n_visible), device=m.device, dtype=m.dtype)
+                self._pos_u = torch.empty_like(self._pos_v)
+                self._pos_ph = torch.empty((rows, m.n_hidden), device=m.device, dtype=m.dtype)
+            v = torch.index_select(self.data, 0, idx, out=self._pos_v)
+            u = self._scaled(v, self._pos_u)
+            torch.addmm(m.hidden_bias, u, m.weight, out=self._pos_ph)
+            ph = torch.sigmoid(self._pos_ph, out=self._pos_ph)
+            self._positive(v, ph, u)
+            q = self.grads["hidden_bias"].clone() if cfg.sparsity_cost > 0 and cfg.sparsity_target is not None else None
+            u_mean = self.grads["visible_bias"].clone() if q is not None else None
+            for step in range(cfg.k):
+                ch.hidden_probs()
+                ch.sample_hidden()
+                ch.sample_visible()
+            ch.hidden_probs()
+        self._negative(ch.v, ch.ph, self._scaled(ch.v, ch._vs))
+        self._apply(lr, q, u_mean)
+
+    def _apply(self, lr: float, q: torch.Tensor | None, u_mean: torch.Tensor | None) -> None:
+        """Weight decay, sparsity, momentum and the in-place parameter step."""
+        cfg, g = self.config, self.grads
+        params = self.model.parameters()
+        if cfg.weight_decay:
+            g["weight"].sub_(params["weight"], alpha=cfg.weight_decay)
+        if q is not None:
+            push = q.neg_().add_(cfg.sparsity_target).mul_(cfg.sparsity_cost)  # cost * (target - q)
+            g["hidden_bias"].add_(push)
+            g["weight"].addr_(u_mean, push)
+        for name in self._trainable:
+            vel = self.velocity[name]
+            vel.mul_(cfg.momentum).add_(g[name], alpha=lr)
+            params[name].add_(vel)
+
+    def _check_finite(self) -> None:
+        for name, t in self.model.parameters().items():
+            if not bool(torch.isfinite(t).all()):
+                raise TrainingDiverged(
+                    f"training diverged at epoch {self._epoch}: parameter {name!r} became NaN or infinite; "
+                    f"lower learning_rate (now {self.config.learning_rate}) or momentum, or standardise the data"
+                )
+
+    # -------------------------------------------------------------- metrics
+    def _exact_ll_affordable(self) -> bool:
+        m = self.model
+        bits = m.n_hidden if self._gaussian else min(m.n_visible, m.n_hidden)
+        if bits > self.config.exact_limit_bits:
+            return False
+        width = m.n_visible if self._gaussian else max(m.n_visible, m.n_hidden)
+        # Enumeration costs ~2^bits * width softplus; an epoch costs ~10 N V H flops.
+        return (1 << bits) * width <= 0.5 * self.data.shape[0] * m.n_visible * m.n_hidden or bits <= 12
+
+    def compute_metrics(self) -> dict[str, float]:
+        """Monitoring metrics on the fixed monitor subset (see module docs of the keys)."""
+        m = self.model
+        out: dict[str, float] = {}
+        with torch.no_grad():
+            mon = self._monitor
+            recon = m.visible_mean(m.hidden_probs(mon))
+            out["reconstruction_error"] = float((mon - recon).square_().mean())
+            if isinstance(m, BernoulliRBM):
+                out["pseudo_log_likelihood"] = float(pseudo_log_likelihood(m, mon).mean())
+            f_train = float(free_energy_chunked(m, mon).mean())
+            out["free_energy_train"] = f_train
+            if self._monitor_val is not None:
+                f_val = float(free_energy_chunked(m, self._monitor_val).mean())
+                out["free_energy_validation"] = f_val
+                out["free_energy_gap"] = f_val - f_train
+            if self._exact_ll_affordable():
+                try:
+                    log_z = exact_log_partition(m, max_bits=self.config.exact_limit_bits)
+                except TooLarge:
+                    log_z = None
+                if log_z is not None:
+                    out["log_likelihood_train"] = -f_train - log_z
+                    if self._monitor_val is not None:
+                        out["log_likelihood_validation"] = -out["free_energy_validation"] - log_z
+        return out
