@@ -1,0 +1,122 @@
+"""`rbm-service serve | worker | migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+log = logging.getLogger("rbm_service")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=os.environ.get("RBM_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from app.core.settings import get_settings
+    from app.db import migrate
+
+    url = get_settings().resolved_database_url
+    migrate.ensure_sqlite_dir(url)
+    if args.downgrade:
+        migrate.downgrade(url, args.downgrade)
+    else:
+        migrate.upgrade(url)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import torch
+    import uvicorn
+
+    from app.core.settings import get_settings
+    from app.main import create_app
+
+    settings = get_settings()
+    cmd_migrate(argparse.Namespace(downgrade=None))
+    torch.set_num_threads(settings.api_threads)
+    worker = None
+    if settings.embedded_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--parent-pid", str(os.getpid())])
+        log.info("embedded worker started (pid %d)", worker.pid)
+    try:
+        uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
+                    log_level=os.environ.get("RBM_LOG_LEVEL", "info").lower())
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import torch
+
+    from app.core.context import ServiceContext
+    from app.core.settings import get_settings
+    from app.worker.runner import Worker
+
+    settings = get_settings()
+    if settings.worker_threads:
+        torch.set_num_threads(settings.worker_threads)
+    ctx = ServiceContext.from_settings(settings)
+    worker = Worker(ctx)
+
+    def _graceful(signum, _frame) -> None:
+        log.info("signal %d: finishing the current epoch, then releasing the job", signum)
+        worker.stop_event.set()
+
+    signal.signal(signal.SIGTERM, _graceful)
+    signal.signal(signal.SIGINT, _graceful)
+    if args.parent_pid:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid, worker.stop_event), daemon=True).start()
+    if args.drain:
+        worker.run_until_idle()
+    else:
+        worker.run_forever()
+    ctx.close()
+    return 0
+
+
+def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    """An embedded worker ends with the server that started it, even if the server was killed."""
+    while not stop.wait(1.0):
+        if os.getppid() != parent_pid:
+            log.warning("parent %d is gone; stopping", parent_pid)
+            stop.set()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rbm-service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="apply migrations, start the API and (unless RBM_EMBEDDED_WORKER=false) a worker")
+    serve.add_argument("--host", default=None, help="default: RBM_HOST (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="default: RBM_PORT (8000)")
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run a standalone training worker")
+    worker.add_argument("--drain", action="store_true", help="exit when no job is queued")
+    worker.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    worker.set_defaults(func=cmd_worker)
+    migrate = sub.add_parser("migrate", help="apply database migrations (or --downgrade REV)")
+    migrate.add_argument("--downgrade", default=None, metavar="REV")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _setup_logging()
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

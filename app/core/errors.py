@@ -1,0 +1,45 @@
+"""Domain errors, mapped to HTTP once (see ``app.core.handlers``), so every error body has one shape.
+
+Services raise these; routers never build error responses themselves.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every error a client can cause; ``status`` is the HTTP code it maps to."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} {ident!r} does not exist; list them with GET /v1/{kind}s")
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class InvalidRequest(ServiceError):
+    status = 422
+    code = "invalid_request"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unavailable(ServiceError):
+    status = 503
+    code = "unavailable"

@@ -1,0 +1,44 @@
+"""Keyset pagination shared by every list endpoint: newest first, opaque cursor, stable under
+concurrent inserts (no OFFSET)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import Session
+
+from app.core.errors import InvalidRequest
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null on the last page.")
+
+
+def encode_cursor(created_at: datetime, ident: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{ident}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        stamp, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(stamp), ident
+    except Exception as exc:  # any malformed cursor is the client's error
+        raise InvalidRequest("cursor is not one this service issued; use next_cursor from a list response") from exc
+
+
+def paginate(session: Session, stmt: Select[Any], table: Any, limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
+    """Rows of ``stmt`` (a select of ``table``) after ``cursor``, newest first."""
+    if cursor:
+        created_at, ident = decode_cursor(cursor)
+        stmt = stmt.where(or_(table.created_at < created_at,
+                              and_(table.created_at == created_at, table.id < ident)))
+    rows = list(session.scalars(stmt.order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor

@@ -1,0 +1,85 @@
+"""One settings object for every process (API, worker, CLI), read from ``RBM_*`` env vars.
+
+Every limit the service enforces lives here, so operators can see and change them in one place.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RBM_", env_file=None, extra="ignore")
+
+    # -- where things live -------------------------------------------------------------------
+    data_dir: Path = Field(Path("./rbm-data"), description="Root for the SQLite file and artifacts.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default: SQLite file rbm.sqlite3 in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    artifact_dir: Path | None = Field(
+        None,
+        description="Directory holding weights, uploaded arrays and checkpoints; default: "
+        "data_dir/artifacts. Share it (volume, NFS) between machines that share the database.",
+    )
+
+    # -- processes ---------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    embedded_worker: bool = Field(True, description="`serve` also starts one worker process.")
+    device: str = Field("auto", description="torch device for training and inference: auto, cpu, cuda, cuda:N")
+    api_threads: int = Field(1, ge=1, description="torch intra-op threads in an API process.")
+    worker_threads: int = Field(0, ge=0, description="torch threads in a worker; 0 = torch default.")
+
+    # -- job queue ---------------------------------------------------------------------------
+    worker_poll_seconds: float = Field(0.5, gt=0, description="How often an idle worker looks for jobs.")
+    lease_seconds: float = Field(60.0, gt=0, description="A running job whose lease is older is requeued.")
+    heartbeat_seconds: float = Field(10.0, gt=0, description="How often a worker renews its lease.")
+    max_attempts: int = Field(3, ge=1, description="Claims per job before a lost job is failed.")
+
+    # -- limits (each refused with a 413/422 that names the setting) -------------------------
+    max_upload_bytes: int = Field(512 * 1024**2, description="Largest dataset or weights upload.")
+    max_request_bytes: int = Field(64 * 1024**2, description="Largest JSON request body.")
+    max_dataset_rows: int = Field(2_000_000, description="Rows in one dataset.")
+    max_features: int = Field(100_000, description="Columns (visible units) in one dataset.")
+    max_vectors_per_request: int = Field(100_000, description="Vectors in one inference request.")
+    max_samples_per_request: int = Field(10_000, description="Samples in one sampling request.")
+    max_sampling_steps: int = Field(100_000, description="Gibbs/Metropolis sweeps in one request.")
+    max_sampling_work: int = Field(
+        2_000_000_000, description="n_chains x sweeps x n_visible per sampling request."
+    )
+    max_hidden: int = Field(10_000, description="Hidden units in one model.")
+    max_epochs: int = Field(10_000, description="Epochs in one job.")
+    exact_log_z_max_bits: int = Field(24, ge=1, le=30, description="Exact log Z enumerates at most 2^this terms.")
+    max_ais_work: int = Field(10_000_000, description="AIS runs x betas per request.")
+    model_cache_size: int = Field(16, ge=1, description="Models kept loaded in an API process (LRU).")
+    page_size_max: int = Field(500, description="Largest `limit` of a list request.")
+
+    @model_validator(mode="after")
+    def _fill_paths(self) -> "Settings":
+        if self.artifact_dir is None:
+            self.artifact_dir = self.data_dir / "artifacts"
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{(self.data_dir / 'rbm.sqlite3').resolve()}"
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+    @property
+    def resolved_artifact_dir(self) -> Path:
+        assert self.artifact_dir is not None
+        return self.artifact_dir
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

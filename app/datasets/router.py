@@ -1,0 +1,59 @@
+"""Datasets: upload arrays or generate a built-in, list, inspect, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from sqlalchemy import select
+
+from app.core.deps import ContextDep, SessionDep
+from app.core.errors import PayloadTooLarge
+from app.core.pagination import Page, paginate
+from app.data.builtin import list_builtins
+from app.datasets import service
+from app.datasets.schemas import BuiltinCreate, DatasetOut
+from app.db.tables import Dataset
+
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetOut,
+             summary="Upload a dataset (.npy, .npz or .csv)")
+async def upload_dataset(ctx: ContextDep, session: SessionDep,
+                         file: Annotated[UploadFile, File(description="A 2-D array: .npy, .npz or .csv")],
+                         name: Annotated[str | None, Form(max_length=200)] = None) -> Dataset:
+    limit = ctx.settings.max_upload_bytes
+    if file.size is not None and file.size > limit:
+        raise PayloadTooLarge(f"upload is {file.size} bytes; the limit is {limit} (setting RBM_MAX_UPLOAD_BYTES)")
+    content = await file.read(limit + 1)
+    return service.create_from_upload(session, ctx.store, ctx.settings, name=name,
+                                      filename=file.filename or "upload", content=content)
+
+
+@router.post("/builtin", status_code=status.HTTP_201_CREATED, response_model=DatasetOut,
+             summary="Create a dataset from a built-in generator")
+def create_builtin_dataset(body: BuiltinCreate, session: SessionDep) -> Dataset:
+    return service.create_builtin(session, builtin=body.builtin, params=body.params, name=body.name)
+
+
+@router.get("/builtins", summary="The built-in data sets and their parameters")
+def builtin_catalogue() -> list[dict[str, Any]]:
+    return list_builtins()
+
+
+@router.get("", response_model=Page[DatasetOut], summary="List datasets, newest first")
+def list_datasets(ctx: ContextDep, session: SessionDep,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None) -> Page[DatasetOut]:
+    rows, next_cursor = paginate(session, select(Dataset), Dataset, limit, cursor)
+    return Page[DatasetOut](items=[DatasetOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/{dataset_id}", response_model=DatasetOut, summary="One dataset")
+def get_dataset(dataset_id: str, session: SessionDep) -> Dataset:
+    return service.get_dataset(session, dataset_id)
+
+
+@router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a dataset not in use")
+def delete_dataset(dataset_id: str, ctx: ContextDep, session: SessionDep) -> None:
+    service.delete_dataset(session, ctx.store, dataset_id)

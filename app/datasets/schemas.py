@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.schemas import UTCTimestamp
+
+
+class DatasetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    source: Literal["upload", "builtin"]
+    builtin: str | None = None
+    params: dict[str, Any] | None = Field(None, description="Built-in parameters after defaults.")
+    n_samples: int = Field(description="Rows in the training split.")
+    n_features: int
+    n_test: int | None = Field(None, description="Rows in the test split, if any.")
+    value_type: Literal["binary", "continuous"]
+    image_shape: list[int] | None = None
+    info: dict[str, Any] | None = Field(None, description="Facts about the data (labels, exact references).")
+    created_at: UTCTimestamp
+
+
+class BuiltinCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"builtin": "digits", "params": {"binarize": "threshold"}}]})
+
+    builtin: str = Field(description="Name of a built-in data set: see GET /v1/datasets/builtins.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Parameters of that data set.")
+    name: str | None = Field(None, max_length=200)

@@ -1,0 +1,75 @@
+"""Dataset logic shared by the router, the worker and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.errors import Conflict, NotFound, PayloadTooLarge
+from app.core.settings import Settings
+from app.data.builtin import load_builtin
+from app.data.parsing import infer_value_type, parse_upload
+from app.datasets.arrays import remember_builtin
+from app.db.tables import Dataset, Job
+from app.storage.artifacts import ArtifactStore
+
+ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
+
+
+def get_dataset(session: Session, dataset_id: str) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound("dataset", dataset_id)
+    return dataset
+
+
+def create_from_upload(session: Session, store: ArtifactStore, settings: Settings, *,
+                       name: str | None, filename: str, content: bytes) -> Dataset:
+    if len(content) > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"upload is {len(content)} bytes; the limit is {settings.max_upload_bytes} "
+                              "(setting RBM_MAX_UPLOAD_BYTES)")
+    parsed = parse_upload(filename, content, max_rows=settings.max_dataset_rows,
+                          max_features=settings.max_features)
+    train, test = parsed.train, parsed.test
+    value_type = infer_value_type(train if test is None else np.concatenate([train, test]))
+    dataset = Dataset(
+        name=name or filename.rsplit("/", 1)[-1][:200] or "upload", source="upload",
+        n_samples=train.shape[0], n_features=train.shape[1],
+        n_test=None if test is None else test.shape[0], value_type=value_type,
+        image_shape=list(parsed.image_shape) if getattr(parsed, "image_shape", None) else None,
+        train_key=store.put_array("datasets", train),
+        test_key=None if test is None else store.put_array("datasets", test),
+        size_bytes=train.nbytes + (0 if test is None else test.nbytes),
+    )
+    session.add(dataset)
+    session.commit()
+    return dataset
+
+
+def create_builtin(session: Session, *, builtin: str, params: dict, name: str | None) -> Dataset:
+    data = load_builtin(builtin, params)
+    remember_builtin(builtin, data.canonical_params, data)
+    dataset = Dataset(
+        name=name or builtin, source="builtin", builtin=builtin, params=data.canonical_params,
+        n_samples=data.train.shape[0], n_features=data.train.shape[1],
+        n_test=None if data.test is None else data.test.shape[0], value_type=data.value_type,
+        image_shape=list(data.image_shape) if data.image_shape else None, info=data.info,
+        train_key=None, test_key=None, size_bytes=0,
+    )
+    session.add(dataset)
+    session.commit()
+    return dataset
+
+
+def delete_dataset(session: Session, store: ArtifactStore, dataset_id: str) -> None:
+    dataset = get_dataset(session, dataset_id)
+    active = session.scalars(select(Job.id).where(Job.dataset_id == dataset_id,
+                                                  Job.status.in_(ACTIVE_JOB_STATES))).all()
+    if active:
+        raise Conflict(f"dataset {dataset_id!r} is in use by active job(s) {', '.join(active)}; "
+                       "cancel them or wait for them to finish, then delete")
+    session.delete(dataset)
+    session.commit()
+    store.delete(dataset.train_key)
+    store.delete(dataset.test_key)

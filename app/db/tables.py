@@ -1,0 +1,95 @@
+"""The relational schema. Alembic migrations under ``migrations/`` are its source of truth in
+production; this module is what the code reads and writes through."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.db.types import UTCDateTime, utcnow
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))  # "upload" | "builtin"
+    builtin: Mapped[str | None] = mapped_column(String(50))
+    params: Mapped[dict[str, Any] | None]
+    n_samples: Mapped[int] = mapped_column(Integer)
+    n_features: Mapped[int] = mapped_column(Integer)
+    n_test: Mapped[int | None] = mapped_column(Integer)
+    value_type: Mapped[str] = mapped_column(String(20))  # "binary" | "continuous"
+    image_shape: Mapped[list[Any] | None]
+    info: Mapped[dict[str, Any] | None]
+    train_key: Mapped[str | None] = mapped_column(String(200))  # None for built-ins: regenerated
+    test_key: Mapped[str | None] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str | None] = mapped_column(String(200))
+    dataset_id: Mapped[str] = mapped_column(String(32), index=True)  # no FK: finished jobs outlive their data
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    model_spec: Mapped[dict[str, Any]]
+    training: Mapped[dict[str, Any]]
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    epochs: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    model_id: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+    checkpoint_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class JobEvent(Base):
+    """Append-only log of what happened to a job: the metrics history and the live-progress feed."""
+
+    __tablename__ = "job_events"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "progress" | "status"
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Model(Base):
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("job_id", name="uq_models_job_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))  # "trained" | "upload"
+    job_id: Mapped[str | None] = mapped_column(String(32))
+    dataset_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    visible_type: Mapped[str] = mapped_column(String(20))
+    n_visible: Mapped[int] = mapped_column(Integer)
+    n_hidden: Mapped[int] = mapped_column(Integer)
+    image_shape: Mapped[list[Any] | None]
+    training: Mapped[dict[str, Any] | None]
+    metrics: Mapped[dict[str, Any] | None]
+    weights_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,74 @@
+"""Queries on a stored model: free energy and sampling. Pure orchestration: limits and input
+checks here, the math in ``app.rbm``."""
+
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+import torch
+
+from app.core.errors import InvalidRequest, PayloadTooLarge
+from app.core.settings import Settings
+from app.datasets.arrays import dataset_arrays
+from app.datasets.service import get_dataset
+from app.inference.schemas import SampleRequest
+from app.inference.tensors import vectors_to_tensor
+from app.rbm.model import RBM
+from app.rbm.sampling import SampleResult, draw_samples
+from app.storage.artifacts import ArtifactStore
+from sqlalchemy.orm import Session
+
+
+def free_energy(model: RBM, data: torch.Tensor) -> np.ndarray:
+    with torch.no_grad():
+        return model.free_energy(data).double().cpu().numpy()
+
+
+def check_sampling_budget(req: SampleRequest, model: RBM, settings: Settings) -> None:
+    if req.n_samples > settings.max_samples_per_request:
+        raise PayloadTooLarge(f"n_samples={req.n_samples} exceeds {settings.max_samples_per_request} "
+                              "(RBM_MAX_SAMPLES_PER_REQUEST)")
+    if req.steps > settings.max_sampling_steps:
+        raise PayloadTooLarge(f"steps={req.steps} exceeds {settings.max_sampling_steps} (RBM_MAX_SAMPLING_STEPS)")
+    chains = min(req.n_chains or req.n_samples, req.n_samples)
+    rounds = -(-req.n_samples // chains)
+    work = chains * (req.steps + (rounds - 1) * req.thin) * model.n_visible
+    if work > settings.max_sampling_work:
+        raise PayloadTooLarge(f"this request needs {work:,} unit updates (chains x sweeps x n_visible); the limit is "
+                              f"{settings.max_sampling_work:,} (RBM_MAX_SAMPLING_WORK): ask for fewer samples or steps")
+
+
+def initial_state(req: SampleRequest, model: RBM, settings: Settings, session: Session,
+                  store: ArtifactStore, generator: torch.Generator) -> str | torch.Tensor:
+    if req.init == "random":
+        return "random"
+    if req.init == "vectors":
+        if not req.vectors:
+            raise InvalidRequest("init='vectors' needs `vectors`: a list of starting states")
+        return vectors_to_tensor(req.vectors, model, settings, what="vectors")
+    if not req.dataset_id:
+        raise InvalidRequest("init='data' needs `dataset_id`")
+    dataset = get_dataset(session, req.dataset_id)
+    if dataset.n_features != model.n_visible:
+        raise InvalidRequest(f"dataset {dataset.id!r} has {dataset.n_features} features; the model has "
+                             f"{model.n_visible} visible units")
+    train, _ = dataset_arrays(dataset, store)
+    n = min(req.n_chains or req.n_samples, req.n_samples)
+    rows = torch.randint(0, train.shape[0], (n,), generator=torch.Generator().manual_seed(generator.initial_seed()))
+    start = torch.from_numpy(np.asarray(train[np.sort(rows.numpy())], dtype=np.float32))
+    if model.visible_type == "bernoulli":
+        start = (start >= 0.5).to(start.dtype)  # probabilities in [0,1] start from their rounding
+    return start.to(model.device, model.dtype)
+
+
+def sample(req: SampleRequest, model: RBM, settings: Settings, session: Session,
+           store: ArtifactStore) -> tuple[SampleResult, int]:
+    check_sampling_budget(req, model, settings)
+    seed = req.seed if req.seed is not None else secrets.randbelow(2**63)
+    generator = torch.Generator(device=model.device).manual_seed(seed)
+    init = initial_state(req, model, settings, session, store, generator)
+    result = draw_samples(model, n_samples=req.n_samples, steps=req.steps, thin=req.thin, init=init,
+                          sampler=req.sampler, generator=generator, beta=req.beta,
+                          return_hidden=req.return_hidden, n_chains=req.n_chains)
+    return result, seed

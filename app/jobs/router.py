@@ -1,0 +1,41 @@
+"""Jobs: submit training, watch it, cancel it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import select
+
+from app.core.deps import SessionDep, SettingsDep
+from app.core.pagination import Page, paginate
+from app.db.tables import Job
+from app.jobs import service
+from app.jobs.schemas import JobCreate, JobOut, JobStatus
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, summary="Submit a training job")
+def submit_job(body: JobCreate, session: SessionDep, settings: SettingsDep) -> JobOut:
+    job = service.create_job(session, settings, body)
+    return service.present([job], session)[0]
+
+
+@router.get("", response_model=Page[JobOut], summary="List jobs, newest first")
+def list_jobs(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+              status_filter: Annotated[JobStatus | None, Query(alias="status")] = None) -> Page[JobOut]:
+    stmt = select(Job) if status_filter is None else select(Job).where(Job.status == status_filter)
+    rows, next_cursor = paginate(session, stmt, Job, limit, cursor)
+    return Page[JobOut](items=service.present(rows, session), next_cursor=next_cursor)
+
+
+@router.get("/{job_id}", response_model=JobOut, summary="One job with its progress and metrics")
+def get_job(job_id: str, session: SessionDep) -> JobOut:
+    return service.present([service.get_job(session, job_id)], session)[0]
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut,
+             summary="Cancel a job: queued at once, running within one epoch; idempotent")
+def cancel_job(job_id: str, session: SessionDep) -> JobOut:
+    return service.present([service.cancel_job(session, job_id)], session)[0]

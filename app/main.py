@@ -1,0 +1,56 @@
+"""App factory. Builds the API around a ServiceContext; runs no migrations and starts no
+worker (``rbm-service serve`` does both), so tests and servers compose it as they need."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.core import health
+from app.core.context import ServiceContext
+from app.core.handlers import install_error_handlers
+from app.core.limits import BodySizeLimit
+from app.core.settings import Settings, get_settings
+from app.datasets.router import router as datasets_router
+from app.inference.router import router as inference_router
+from app.jobs.router import router as jobs_router
+from app.models.router import router as models_router
+
+DESCRIPTION = """
+Train, store and query Restricted Boltzmann Machines.
+
+* **Binary-binary**: E(v,h) = -a·v - b·h - v·W·h, free energy F(v) = -a·v - Σ_j softplus(b_j + (vW)_j).
+* **Gaussian-binary**: E(v,h) = Σ_i (v_i-a_i)²/(2s_i²) - b·h - Σ_ij (v_i/s_i²) W_ij h_j.
+* In both, p(v) = exp(-F(v)) / Z.
+
+Typical flow: `POST /v1/datasets/builtin` → `POST /v1/jobs` → poll `GET /v1/jobs/{id}` →
+`POST /v1/models/{id}/samples`.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable ids (the function name), so generated clients get readable method names."""
+    return route.name
+
+
+def create_app(settings: Settings | None = None, context: ServiceContext | None = None) -> FastAPI:
+    settings = settings or (context.settings if context else get_settings())
+    ctx = context or ServiceContext.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        if context is None:
+            ctx.close()
+
+    app = FastAPI(title="rbm-service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=_operation_id)
+    app.state.context = ctx
+    app.add_middleware(BodySizeLimit, max_request_bytes=settings.max_request_bytes,
+                       max_upload_bytes=settings.max_upload_bytes)
+    install_error_handlers(app)
+    for router in (health.router, datasets_router, jobs_router, models_router, inference_router):
+        app.include_router(router)
+    return app

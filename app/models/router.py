@@ -1,0 +1,67 @@
+"""Models: list, inspect, delete, download and upload weights."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from sqlalchemy import select
+
+from app.core.deps import ContextDep, SessionDep
+from app.core.errors import InvalidRequest
+from app.core.pagination import Page, paginate
+from app.db.tables import Model
+from app.models import service
+from app.models.schemas import ModelOut
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+@router.get("", response_model=Page[ModelOut], summary="List models, newest first")
+def list_models(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                cursor: str | None = None) -> Page[ModelOut]:
+    rows, next_cursor = paginate(session, select(Model), Model, limit, cursor)
+    return Page[ModelOut](items=[ModelOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ModelOut,
+             summary="Register a model from a safetensors weights file")
+async def upload_model(ctx: ContextDep, session: SessionDep,
+                       file: Annotated[UploadFile, File(description="safetensors: weight [V,H], visible_bias [V], "
+                                                        "hidden_bias [H] (+ visible_log_sigma [V] for gaussian); "
+                                                        "metadata visible_type")],
+                       name: Annotated[str | None, Form(max_length=200)] = None,
+                       image_shape: Annotated[str | None, Form(description="e.g. 28,28", examples=["8,8"])] = None) -> Model:
+    shape = _parse_shape(image_shape)
+    content = await file.read(ctx.settings.max_upload_bytes + 1)
+    return service.import_model(ctx, session, content, name, shape)
+
+
+@router.get("/{model_id}", response_model=ModelOut, summary="One model")
+def get_model(model_id: str, session: SessionDep) -> Model:
+    return service.get_model_row(session, model_id)
+
+
+@router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a model and its weights")
+def delete_model(model_id: str, ctx: ContextDep, session: SessionDep) -> None:
+    service.delete_model(ctx, session, model_id)
+
+
+@router.get("/{model_id}/weights", summary="Download the weights (safetensors)",
+            response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
+def download_weights(model_id: str, ctx: ContextDep, session: SessionDep) -> Response:
+    row = service.get_model_row(session, model_id)
+    return Response(ctx.store.get_bytes(row.weights_key), media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{row.id}.safetensors"'})
+
+
+def _parse_shape(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        shape = [int(p) for p in text.replace("x", ",").split(",")]
+    except ValueError:
+        raise InvalidRequest(f"image_shape must be two integers like '28,28', got {text!r}") from None
+    if len(shape) != 2 or min(shape) < 1:
+        raise InvalidRequest(f"image_shape must be two positive integers like '28,28', got {text!r}")
+    return shape

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.schemas import UTCTimestamp
+
+
+class ModelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str | None
+    source: Literal["trained", "upload"]
+    visible_type: Literal["bernoulli", "gaussian"]
+    n_visible: int
+    n_hidden: int
+    image_shape: list[int] | None
+    dataset_id: str | None
+    job_id: str | None
+    training: dict[str, Any] | None = Field(description="The training options the job ran with.")
+    metrics: dict[str, Any] | None = Field(description="Metrics of the final epoch.")
+    created_at: UTCTimestamp
