@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -16,16 +15,9 @@ from app.physics.ising_exact import (
     onsager,
     state_index,
 )
+from tests.physics.helpers import brute_energy
 
 TEMPS = [0.5, 1.0, 2.0, T_CRITICAL, 2.5, 3.5, 10.0]
-
-
-def brute_energy(spins_pm: np.ndarray, L: int) -> float:
-    """Loop-based H = -sum_i s_i (s_right + s_down) on an (L, L) grid."""
-    e = 0
-    for i, j in itertools.product(range(L), range(L)):
-        e -= spins_pm[i, j] * (spins_pm[i, (j + 1) % L] + spins_pm[(i + 1) % L, j])
-    return float(e)
 
 
 def test_state_order_is_binary_counting_site0_msb():
