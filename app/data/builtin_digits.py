@@ -1,0 +1,52 @@
+"""Built-in "digits": scikit-learn's bundled 8x8 handwritten digits (1,797 images, offline)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from app.data.builtin_base import BuiltinData, BuiltinParams, holdout_fraction_field, label_counts, seed_field, split_indices
+
+
+class DigitsParams(BuiltinParams):
+    """Parameters of the "digits" data set (sklearn.datasets.load_digits, 8x8 pixels valued 0..16)."""
+
+    binarize: Literal["threshold", "none"] = Field(
+        "threshold",
+        description='"threshold": pixel >= 8 (of 16) -> 1, else 0; "none": continuous values pixel/16 in [0, 1].',
+        examples=["threshold"],
+    )
+    test_fraction: float = holdout_fraction_field()
+    seed: int = seed_field()
+
+
+def load_digits_builtin(p: DigitsParams) -> BuiltinData:
+    """(1797, 64) images, optionally split; image_shape (8, 8)."""
+    from sklearn.datasets import load_digits  # lazy: sklearn import is slow
+
+    x, y = load_digits(return_X_y=True)
+    if p.binarize == "threshold":
+        data = (x >= 8).astype(np.float32)
+        value_type = "binary"
+    else:
+        data = (x / 16.0).astype(np.float32)
+        value_type = "continuous"
+    train_idx, test_idx = split_indices(len(data), p.test_fraction, p.seed)
+    info = {
+        "source": "scikit-learn load_digits (UCI optical recognition of handwritten digits, 8x8)",
+        "n_train": int(len(train_idx)),
+        "n_test": 0 if test_idx is None else int(len(test_idx)),
+        "label_counts": label_counts(y[train_idx]),
+    }
+    if test_idx is not None:
+        info["test_label_counts"] = label_counts(y[test_idx])
+    return BuiltinData(
+        train=np.ascontiguousarray(data[train_idx]),
+        test=None if test_idx is None else np.ascontiguousarray(data[test_idx]),
+        value_type=value_type,
+        image_shape=(8, 8),
+        info=info,
+        canonical_params=p.model_dump(mode="json"),
+    )
