@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import Session
@@ -14,6 +15,10 @@ from sqlalchemy.orm import Session
 from app.core.errors import InvalidRequest
 
 T = TypeVar("T")
+
+MAX_PAGE_SIZE = 500
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
 
 
 class Page(BaseModel, Generic[T]):

@@ -58,7 +58,6 @@ class Settings(BaseSettings):
     exact_log_z_max_bits: int = Field(24, ge=1, le=30, description="Exact log Z enumerates at most 2^this terms.")
     max_ais_work: int = Field(10_000_000, description="AIS runs x betas per request.")
     model_cache_size: int = Field(16, ge=1, description="Models kept loaded in an API process (LRU).")
-    page_size_max: int = Field(500, description="Largest `limit` of a list request.")
 
     @model_validator(mode="after")
     def _fill_paths(self) -> "Settings":

@@ -8,8 +8,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from sqlalchemy import select
 
 from app.core.deps import ContextDep, SessionDep
-from app.core.errors import PayloadTooLarge
-from app.core.pagination import Page, paginate
+from app.core.pagination import Cursor, Limit, Page, paginate
 from app.data.builtin import list_builtins
 from app.datasets import service
 from app.datasets.schemas import BuiltinCreate, DatasetOut
@@ -23,10 +22,7 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 async def upload_dataset(ctx: ContextDep, session: SessionDep,
                          file: Annotated[UploadFile, File(description="A 2-D array: .npy, .npz or .csv")],
                          name: Annotated[str | None, Form(max_length=200)] = None) -> Dataset:
-    limit = ctx.settings.max_upload_bytes
-    if file.size is not None and file.size > limit:
-        raise PayloadTooLarge(f"upload is {file.size} bytes; the limit is {limit} (setting RBM_MAX_UPLOAD_BYTES)")
-    content = await file.read(limit + 1)
+    content = await file.read(ctx.settings.max_upload_bytes + 1)  # the service refuses what is over
     return service.create_from_upload(session, ctx.store, ctx.settings, name=name,
                                       filename=file.filename or "upload", content=content)
 
@@ -44,7 +40,7 @@ def builtin_catalogue() -> list[dict[str, Any]]:
 
 @router.get("", response_model=Page[DatasetOut], summary="List datasets, newest first")
 def list_datasets(ctx: ContextDep, session: SessionDep,
-                  limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None) -> Page[DatasetOut]:
+                  limit: Limit = 50, cursor: Cursor = None) -> Page[DatasetOut]:
     rows, next_cursor = paginate(session, select(Dataset), Dataset, limit, cursor)
     return Page[DatasetOut](items=[DatasetOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 

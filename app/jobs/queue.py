@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.db.tables import Job, Model
+from app.db.tables import Job, Model, new_id
 from app.jobs.events import append_event
 
 ACTIVE = ("running", "cancelling")
@@ -76,6 +76,7 @@ def record_epoch(session: Session, job_id: str, owner: str, epoch: int, metrics:
 def complete(session: Session, job_id: str, owner: str, model: Model) -> bool:
     """Register the trained model and end the job, all or nothing. False if the lease was lost
     (the caller then deletes its weights file): a job yields at most one model."""
+    model.id = model.id or new_id()  # the job row points at it before the insert flushes
     status = session.scalar(update(Job).where(_owned(job_id, owner), Job.status == "running")
                             .values(status="succeeded", model_id=model.id, finished_at=now(),
                                     lease_owner=None, lease_expires_at=None)

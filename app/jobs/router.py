@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 
 from app.core.deps import SessionDep, SettingsDep
-from app.core.pagination import Page, paginate
+from app.core.pagination import Cursor, Limit, Page, paginate
 from app.db.tables import Job
 from app.jobs import service
 from app.jobs.schemas import JobCreate, JobOut, JobStatus
@@ -23,7 +23,7 @@ def submit_job(body: JobCreate, session: SessionDep, settings: SettingsDep) -> J
 
 
 @router.get("", response_model=Page[JobOut], summary="List jobs, newest first")
-def list_jobs(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+def list_jobs(session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
               status_filter: Annotated[JobStatus | None, Query(alias="status")] = None) -> Page[JobOut]:
     stmt = select(Job) if status_filter is None else select(Job).where(Job.status == status_filter)
     rows, next_cursor = paginate(session, stmt, Job, limit, cursor)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.core.deps import ContextDep, SessionDep
 from app.core.errors import InvalidRequest
-from app.core.pagination import Page, paginate
+from app.core.pagination import Cursor, Limit, Page, paginate
 from app.db.tables import Model
 from app.models import service
 from app.models.schemas import ModelOut
@@ -18,8 +18,7 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
 @router.get("", response_model=Page[ModelOut], summary="List models, newest first")
-def list_models(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                cursor: str | None = None) -> Page[ModelOut]:
+def list_models(session: SessionDep, limit: Limit = 50, cursor: Cursor = None) -> Page[ModelOut]:
     rows, next_cursor = paginate(session, select(Model), Model, limit, cursor)
     return Page[ModelOut](items=[ModelOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
