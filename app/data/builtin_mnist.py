@@ -91,9 +91,12 @@ def locate_mnist_file(distribution: str | None = None) -> Path:
             f"The built-in data set 'mnist' needs the Python package {name!r}, which is not installed.",
             MNIST_PIP_COMMAND,
         ) from None
-    entries = [f for f in (dist.files or []) if f.as_posix() == MNIST_DATA_FILE]
-    path = Path(entries[0].locate()) if entries else Path(str(dist.locate_file(MNIST_DATA_FILE)))
-    if not path.is_file():
+    if dist.files is None:  # no RECORD (unusual installers): trust the relative location
+        path: Path | None = Path(str(dist.locate_file(MNIST_DATA_FILE)))
+    else:  # only a file this distribution itself installed
+        entries = [f for f in dist.files if f.as_posix() == MNIST_DATA_FILE]
+        path = Path(str(entries[0].locate())) if entries else None
+    if path is None or not path.is_file():
         raise DataUnavailable(
             f"Package {name!r} {dist.version} is installed but does not contain {MNIST_DATA_FILE}.",
             MNIST_PIP_COMMAND,
