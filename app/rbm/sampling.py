@@ -96,6 +96,17 @@ class GibbsChains:
         return self.v
 
 
+def check_generator(model: RBM, generator: torch.Generator) -> None:
+    """Raise ``ValueError`` unless ``generator`` lives on the model's device type."""
+    if not isinstance(generator, torch.Generator):
+        raise ValueError("pass an explicit torch.Generator (e.g. torch.Generator(device=model.device).manual_seed(s))")
+    if torch.device(generator.device).type != model.device.type:
+        raise ValueError(
+            f"generator is on {generator.device} but the model is on {model.device}; "
+            "create it with torch.Generator(device=model.device)"
+        )
+
+
 def random_visible(model: RBM, n: int, generator: torch.Generator) -> torch.Tensor:
     """Random start states ``(n, V)``: uniform {0,1} (bernoulli) or ``N(a, s^2)`` (gaussian)."""
     kw = {"device": model.device, "dtype": model.dtype}
@@ -119,6 +130,7 @@ def gibbs(
     ``v0`` is not modified. With ``steps = 0`` a copy of ``v0`` comes back.
     """
     model.validate_input(v0)
+    check_generator(model, generator)
     with torch.no_grad():
         chains = GibbsChains(model, v0.shape[0], generator=generator, beta=beta)
         chains.v.copy_(v0)
@@ -235,6 +247,7 @@ def metropolis(
     (``nan`` for ``sweeps = 0``).
     """
     model.validate_input(v0)
+    check_generator(model, generator)
     with torch.no_grad():
         mh = _Metropolis(model, v0, generator, beta, step_size)
         for _ in range(int(sweeps)):
@@ -283,6 +296,7 @@ def draw_samples(
         raise InvalidInput(f"need steps >= 0 and thin >= 1, got steps={steps}, thin={thin}")
     if sampler not in ("gibbs", "metropolis"):
         raise InvalidInput(f"unknown sampler {sampler!r}: use 'gibbs' or 'metropolis'")
+    check_generator(model, generator)
     n_chains = n_samples if n_chains is None else int(n_chains)
     if n_chains < 1:
         raise InvalidInput(f"n_chains must be at least 1, got {n_chains}")
