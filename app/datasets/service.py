@@ -9,12 +9,18 @@ from sqlalchemy.orm import Session
 from app.core.errors import Conflict, NotFound, PayloadTooLarge
 from app.core.settings import Settings
 from app.data.builtin import load_builtin
-from app.data.parsing import infer_value_type, parse_upload
+from app.data.parsing import parse_upload
 from app.datasets.arrays import remember_builtin
 from app.db.tables import Dataset, Job
 from app.storage.artifacts import ArtifactStore
 
 ACTIVE_JOB_STATES = ("queued", "running", "cancelling")
+
+
+def value_range(train: np.ndarray, test: np.ndarray | None) -> list[float]:
+    """[min, max] over both splits: decides whether binary units may read the data as probabilities."""
+    arrays = [train] if test is None else [train, test]
+    return [float(min(a.min() for a in arrays)), float(max(a.max() for a in arrays))]
 
 
 def get_dataset(session: Session, dataset_id: str) -> Dataset:
@@ -32,12 +38,14 @@ def create_from_upload(session: Session, store: ArtifactStore, settings: Setting
     parsed = parse_upload(filename, content, max_rows=settings.max_dataset_rows,
                           max_features=settings.max_features)
     train, test = parsed.train, parsed.test
-    value_type = infer_value_type(train if test is None else np.concatenate([train, test]))
     dataset = Dataset(
         name=name or filename.rsplit("/", 1)[-1][:200] or "upload", source="upload",
         n_samples=train.shape[0], n_features=train.shape[1],
-        n_test=None if test is None else test.shape[0], value_type=value_type,
-        image_shape=list(parsed.image_shape) if getattr(parsed, "image_shape", None) else None,
+        n_test=None if test is None else test.shape[0], value_type=parsed.value_type,
+        image_shape=list(parsed.image_shape) if parsed.image_shape else None,
+        info={"format": parsed.format, "value_range": value_range(train, test),
+              **({"feature_names": parsed.feature_names} if parsed.feature_names else {}),
+              **({"ignored_arrays": parsed.ignored_arrays} if parsed.ignored_arrays else {})},
         train_key=store.put_array("datasets", train),
         test_key=None if test is None else store.put_array("datasets", test),
         size_bytes=train.nbytes + (0 if test is None else test.nbytes),
@@ -54,7 +62,8 @@ def create_builtin(session: Session, *, builtin: str, params: dict, name: str | 
         name=name or builtin, source="builtin", builtin=builtin, params=data.canonical_params,
         n_samples=data.train.shape[0], n_features=data.train.shape[1],
         n_test=None if data.test is None else data.test.shape[0], value_type=data.value_type,
-        image_shape=list(data.image_shape) if data.image_shape else None, info=data.info,
+        image_shape=list(data.image_shape) if data.image_shape else None,
+        info={**data.info, "value_range": value_range(data.train, data.test)},
         train_key=None, test_key=None, size_bytes=0,
     )
     session.add(dataset)
