@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     max_hidden: int = Field(10_000, description="Hidden units in one model.")
     max_epochs: int = Field(10_000, description="Epochs in one job.")
     exact_log_z_max_bits: int = Field(24, ge=1, le=30, description="Exact log Z enumerates at most 2^this terms.")
+    auto_exact_bits: int = Field(20, ge=1, le=30, description="method='auto' uses exact log Z up to 2^this states, AIS above.")
+    kl_max_visible: int = Field(20, ge=1, le=26, description="KL divergence enumerates at most 2^this visible states.")
     max_ais_work: int = Field(10_000_000, description="AIS runs x betas per request.")
     model_cache_size: int = Field(16, ge=1, description="Models kept loaded in an API process (LRU).")
 

@@ -1,14 +1,19 @@
-"""Queries on a model: free energy and samples."""
+"""Queries on a model: free energy, samples, conditionals, log Z, likelihoods, KL."""
 
 from __future__ import annotations
 
+import torch
 from fastapi import APIRouter
 
 from app.core.deps import ContextDep, SessionDep
-from app.inference import service
-from app.inference.schemas import FreeEnergyOut, SampleOut, SampleRequest, VectorsIn
+from app.inference import estimation, service
+from app.inference.schemas import (
+    DataSource, FreeEnergyOut, HiddenOut, KLOut, KLRequest, LikelihoodOut, LikelihoodRequest, PartitionOut,
+    PartitionRequest, PseudoLikelihoodOut, ReconstructionOut, SampleOut, SampleRequest, VectorsIn,
+)
 from app.inference.tensors import vectors_to_tensor
 from app.models.service import load_model
+from app.rbm.likelihood import log_likelihood, pseudo_log_likelihood
 
 router = APIRouter(prefix="/v1/models/{model_id}", tags=["inference"])
 
@@ -27,3 +32,54 @@ def samples(model_id: str, body: SampleRequest, ctx: ContextDep, session: Sessio
     return SampleOut(samples=result.samples.cpu().tolist(),
                      hidden=None if result.hidden is None else result.hidden.cpu().tolist(),
                      acceptance_rate=result.acceptance_rate, seed=seed, sampler=body.sampler)
+
+
+@router.post("/hidden", response_model=HiddenOut, summary="Hidden activation probabilities p(h=1|v)")
+def hidden(model_id: str, body: VectorsIn, ctx: ContextDep, session: SessionDep) -> HiddenOut:
+    _, model = load_model(ctx, session, model_id)
+    with torch.no_grad():
+        probs = model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings))
+    return HiddenOut(probabilities=probs.cpu().tolist())
+
+
+@router.post("/reconstruct", response_model=ReconstructionOut, summary="Mean-field reconstruction v -> p(h|v) -> E[v|h]")
+def reconstruct(model_id: str, body: VectorsIn, ctx: ContextDep, session: SessionDep) -> ReconstructionOut:
+    _, model = load_model(ctx, session, model_id)
+    with torch.no_grad():
+        mean = model.visible_mean(model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings)))
+    return ReconstructionOut(reconstruction=mean.cpu().tolist())
+
+
+@router.post("/partition-function", response_model=PartitionOut,
+             summary="log Z: exact enumeration or annealed importance sampling (forward and reverse)")
+def partition_function(model_id: str, body: PartitionRequest, ctx: ContextDep, session: SessionDep) -> PartitionOut:
+    row, model = load_model(ctx, session, model_id)
+    return estimation.partition_function(ctx, session, row, model, body)
+
+
+@router.post("/log-likelihood", response_model=LikelihoodOut, summary="log p(v) per vector, with the log Z used")
+def log_likelihood_route(model_id: str, body: LikelihoodRequest, ctx: ContextDep, session: SessionDep) -> LikelihoodOut:
+    row, model = load_model(ctx, session, model_id)
+    data = estimation.resolve_vectors(ctx, session, body, model)
+    z = estimation.partition_function(ctx, session, row, model, body)
+    with torch.no_grad():
+        values = log_likelihood(model, data, z.log_z).double().cpu()
+    return LikelihoodOut(log_likelihood=values.tolist(), mean=float(values.mean()), log_z=z.log_z,
+                         log_z_std=z.log_z_std, method=z.method)
+
+
+@router.post("/pseudo-likelihood", response_model=PseudoLikelihoodOut,
+             summary="Exact pseudo-log-likelihood over all sites (binary models)")
+def pseudo_likelihood(model_id: str, body: DataSource, ctx: ContextDep, session: SessionDep) -> PseudoLikelihoodOut:
+    _, model = load_model(ctx, session, model_id)
+    data = estimation.resolve_vectors(ctx, session, body, model)
+    with torch.no_grad():
+        values = pseudo_log_likelihood(model, data).double().cpu()
+    return PseudoLikelihoodOut(pseudo_log_likelihood=values.tolist(), mean=float(values.mean()))
+
+
+@router.post("/kl-divergence", response_model=KLOut,
+             summary="KL(target || model) over all visible states (small binary models)")
+def kl_divergence(model_id: str, body: KLRequest, ctx: ContextDep, session: SessionDep) -> KLOut:
+    row, model = load_model(ctx, session, model_id)
+    return estimation.kl_to_target(ctx, session, row, model, body)

@@ -43,3 +43,77 @@ class SampleOut(BaseModel):
     acceptance_rate: float | None = Field(None, description="Metropolis only: accepted / proposed moves.")
     seed: int
     sampler: str
+
+
+class DataSource(BaseModel):
+    """Vectors given inline, or rows of a stored dataset: the shared input of the estimators."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: Vectors | None = Field(None, description="Visible vectors, one per row.")
+    dataset_id: str | None = Field(None, description="Use this dataset's rows instead of `data`.")
+    split: Literal["train", "test"] = Field("train", description="With dataset_id: which split.")
+    limit: int | None = Field(None, ge=1, description="With dataset_id: use at most this many rows (the first ones).")
+
+
+class HiddenOut(BaseModel):
+    probabilities: Vectors = Field(description="p(h_j = 1 | v) per row.")
+
+
+class ReconstructionOut(BaseModel):
+    reconstruction: Vectors = Field(description="E[v | h] with h = p(h | v): the mean-field reconstruction.")
+
+
+class PartitionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"method": "auto", "seed": 0}]})
+
+    method: Literal["exact", "ais", "auto"] = Field("auto", description="auto: exact when the enumerated layer "
+                                                    "has at most RBM_AUTO_EXACT_BITS units, else AIS.")
+    n_runs: int = Field(100, ge=2, le=100_000, description="AIS: independent annealing runs.")
+    n_betas: int = Field(10_000, ge=10, le=1_000_000, description="AIS: intermediate inverse temperatures.")
+    seed: int = Field(0, ge=0, lt=2**63)
+    dataset_id: str | None = Field(None, description="AIS: data for the base-rate model and the reverse run; "
+                                   "default: the model's training data, if any.")
+
+
+class PartitionOut(BaseModel):
+    log_z: float
+    log_z_std: float = Field(description="0 for exact; for AIS the standard error of the forward estimate.")
+    method: Literal["exact", "ais"]
+    seconds: float = Field(description="Compute time of the first (uncached) evaluation.")
+    cached: bool
+    log_z_reverse: float | None = Field(None, description="AIS: reverse estimate (tends to lie above the truth, "
+                                        "the forward one below): together a bracket.")
+    log_z_reverse_std: float | None = None
+
+
+class LikelihoodRequest(DataSource, PartitionRequest):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": [[0, 1, 1, 0]], "method": "auto"}]})
+
+
+class LikelihoodOut(BaseModel):
+    log_likelihood: list[float] = Field(description="log p(v) = -F(v) - log Z per row (nats; a log-density for gaussian).")
+    mean: float
+    log_z: float
+    log_z_std: float
+    method: Literal["exact", "ais"]
+
+
+class PseudoLikelihoodOut(BaseModel):
+    pseudo_log_likelihood: list[float] = Field(description="sum_i log p(v_i | v_-i) per row, over all sites.")
+    mean: float
+
+
+class KLRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"probabilities": [0.25, 0.25, 0.25, 0.25]}]})
+
+    probabilities: list[float] | None = Field(None, description="Target p over all 2^n_visible states, in binary "
+                                              "counting order with visible unit 0 as the most significant bit.")
+    dataset_id: str | None = Field(None, description="Use this dataset's empirical distribution as the target.")
+    split: Literal["train", "test"] = "train"
+
+
+class KLOut(BaseModel):
+    kl_divergence: float = Field(description="KL(target || model) in nats.")
+    log_z: float
+    n_states: int

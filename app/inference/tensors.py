@@ -22,6 +22,8 @@ def vectors_to_tensor(data: list[list[float]] | np.ndarray, model: RBM, settings
         array = np.asarray(data, dtype=np.float32)
     except ValueError:
         raise InvalidRequest(f"{what} rows have different lengths; every row needs {model.n_visible} values") from None
+    if not array.flags.writeable:  # memory-mapped dataset rows: torch wants its own buffer
+        array = array.copy()
     if array.ndim != 2:
         raise InvalidRequest(f"{what} must be a list of vectors (2-D), got {array.ndim}-D")
     tensor = torch.from_numpy(array).to(model.device, model.dtype)

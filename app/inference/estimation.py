@@ -1,0 +1,134 @@
+"""Partition function, likelihoods and KL for a stored model: input resolution, limits and
+caching here, the math in ``app.rbm``. log Z results are cached in the artifact store, keyed by
+model and parameters, so every API process shares them and a model is never enumerated twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import numpy as np
+import torch
+from sqlalchemy.orm import Session
+
+from app.core.context import ServiceContext
+from app.core.errors import InvalidRequest, PayloadTooLarge
+from app.core.settings import Settings
+from app.datasets.arrays import dataset_arrays
+from app.datasets.service import get_dataset
+from app.db.tables import Model
+from app.inference.schemas import DataSource, KLOut, KLRequest, PartitionOut, PartitionRequest
+from app.inference.tensors import vectors_to_tensor
+from app.rbm.likelihood import empirical_distribution, kl_divergence
+from app.rbm.model import RBM, GaussianRBM
+from app.rbm.partition import ais_log_partition, exact_log_partition
+
+
+def enumerated_bits(model: RBM) -> int:
+    """Units whose states exact log Z enumerates: the smaller layer, or all hidden units (gaussian)."""
+    return model.n_hidden if isinstance(model, GaussianRBM) else min(model.n_visible, model.n_hidden)
+
+
+def dataset_rows(ctx: ServiceContext, session: Session, dataset_id: str, split: str,
+                 model: RBM, limit: int | None = None) -> np.ndarray:
+    dataset = get_dataset(session, dataset_id)
+    if dataset.n_features != model.n_visible:
+        raise InvalidRequest(f"dataset {dataset_id!r} has {dataset.n_features} features; the model has "
+                             f"{model.n_visible} visible units")
+    train, test = dataset_arrays(dataset, ctx.store)
+    rows = train if split == "train" else test
+    if rows is None:
+        raise InvalidRequest(f"dataset {dataset_id!r} has no test split; use split='train'")
+    return rows if limit is None else rows[:limit]
+
+
+def resolve_vectors(ctx: ServiceContext, session: Session, source: DataSource, model: RBM) -> torch.Tensor:
+    if (source.data is None) == (source.dataset_id is None):
+        raise InvalidRequest("give exactly one of `data` (vectors) or `dataset_id`")
+    if source.data is not None:
+        return vectors_to_tensor(source.data, model, ctx.settings)
+    rows = dataset_rows(ctx, session, source.dataset_id, source.split, model, source.limit)  # type: ignore[arg-type]
+    return vectors_to_tensor(rows, model, ctx.settings, what=f"dataset {source.dataset_id!r}")
+
+
+def _resolve_method(req: PartitionRequest, model: RBM, settings: Settings) -> str:
+    if req.method != "auto":
+        return req.method
+    return "exact" if enumerated_bits(model) <= settings.auto_exact_bits else "ais"
+
+
+def _check_limits(method: str, req: PartitionRequest, model: RBM, settings: Settings) -> None:
+    if method == "exact" and enumerated_bits(model) > settings.exact_log_z_max_bits:
+        raise InvalidRequest(f"exact log Z would enumerate 2^{enumerated_bits(model)} states; the limit is "
+                             f"2^{settings.exact_log_z_max_bits} (RBM_EXACT_LOG_Z_MAX_BITS): use method='ais'")
+    if method == "ais" and req.n_runs * req.n_betas > settings.max_ais_work:
+        raise PayloadTooLarge(f"AIS with n_runs x n_betas = {req.n_runs * req.n_betas:,} exceeds "
+                              f"{settings.max_ais_work:,} (RBM_MAX_AIS_WORK)")
+
+
+def _ais_data(ctx: ServiceContext, session: Session, row: Model, model: RBM, dataset_id: str | None,
+              n_runs: int, seed: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(base-rate visible bias or None, rows for reverse AIS or None) from the chosen data."""
+    dataset_id = dataset_id or row.dataset_id
+    if dataset_id is None:
+        return None, None
+    rows = dataset_rows(ctx, session, dataset_id, "train", model)
+    mean = torch.from_numpy(np.asarray(rows.mean(axis=0), dtype=np.float64))
+    pick = np.sort(np.random.default_rng(seed).choice(rows.shape[0], size=min(n_runs, rows.shape[0]), replace=False))
+    start = torch.from_numpy(np.asarray(rows[pick], dtype=np.float32))
+    if isinstance(model, GaussianRBM):
+        return mean.to(model.device), start.to(model.device, model.dtype)
+    p = mean.clamp(1e-3, 1 - 1e-3)
+    return torch.log(p / (1 - p)).to(model.device), (start >= 0.5).to(model.device, model.dtype)
+
+
+def partition_function(ctx: ServiceContext, session: Session, row: Model, model: RBM,
+                       req: PartitionRequest) -> PartitionOut:
+    method = _resolve_method(req, model, ctx.settings)
+    _check_limits(method, req, model, ctx.settings)
+    params = {"method": method} if method == "exact" else {
+        "method": method, "n_runs": req.n_runs, "n_betas": req.n_betas, "seed": req.seed,
+        "dataset_id": req.dataset_id or row.dataset_id}
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
+    key = f"cache/log-z/{row.id}/{digest}.json"
+    if ctx.store.exists(key):
+        return PartitionOut(**json.loads(ctx.store.get_bytes(key)), cached=True)
+    started = time.perf_counter()
+    if method == "exact":
+        result = {"log_z": exact_log_partition(model, max_bits=ctx.settings.exact_log_z_max_bits), "log_z_std": 0.0}
+    else:
+        result = _ais(ctx, session, row, model, req)
+    result.update(method=method, seconds=round(time.perf_counter() - started, 4))
+    ctx.store.put_bytes(key, json.dumps(result).encode())
+    return PartitionOut(**result, cached=False)
+
+
+def _ais(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: PartitionRequest) -> dict:
+    base, start = _ais_data(ctx, session, row, model, req.dataset_id, req.n_runs, req.seed)
+    generator = torch.Generator(device=model.device).manual_seed(req.seed)
+    forward = ais_log_partition(model, n_runs=req.n_runs, n_betas=req.n_betas, generator=generator,
+                                base_visible_bias=base)
+    result = {"log_z": forward.log_z, "log_z_std": forward.log_z_std}
+    if start is not None:
+        reverse = ais_log_partition(model, n_runs=req.n_runs, n_betas=req.n_betas, generator=generator,
+                                    base_visible_bias=base, data=start, reverse=True)
+        result.update(log_z_reverse=reverse.log_z, log_z_reverse_std=reverse.log_z_std)
+    return result
+
+
+def kl_to_target(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: KLRequest) -> KLOut:
+    if model.visible_type != "bernoulli":
+        raise InvalidRequest("KL divergence over all visible states needs a binary (bernoulli) model")
+    if model.n_visible > ctx.settings.kl_max_visible:
+        raise InvalidRequest(f"KL enumerates 2^{model.n_visible} visible states; the limit is "
+                             f"2^{ctx.settings.kl_max_visible} (RBM_KL_MAX_VISIBLE)")
+    if (req.probabilities is None) == (req.dataset_id is None):
+        raise InvalidRequest("give exactly one of `probabilities` (over all 2^n_visible states) or `dataset_id`")
+    if req.probabilities is not None:
+        target = torch.tensor(req.probabilities, dtype=torch.float64)
+    else:
+        rows = dataset_rows(ctx, session, req.dataset_id, req.split, model)  # type: ignore[arg-type]
+        target = empirical_distribution(vectors_to_tensor(rows, model, ctx.settings, what="dataset"))
+    log_z = partition_function(ctx, session, row, model, PartitionRequest(method="exact")).log_z
+    return KLOut(kl_divergence=kl_divergence(target, model, log_z), log_z=log_z, n_states=1 << model.n_visible)
