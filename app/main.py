@@ -23,7 +23,10 @@ Train, store and query Restricted Boltzmann Machines.
 
 * **Binary-binary**: E(v,h) = -a·v - b·h - v·W·h, free energy F(v) = -a·v - Σ_j softplus(b_j + (vW)_j).
 * **Gaussian-binary**: E(v,h) = Σ_i (v_i-a_i)²/(2s_i²) - b·h - Σ_ij (v_i/s_i²) W_ij h_j.
-* In both, p(v) = exp(-F(v)) / Z.
+* In both, p(v) = exp(-F(v)) / Z. Binary: Z sums over {0,1}^V. Gaussian: Z integrates over R^V, so it
+  includes the Gaussian normalisation (2π s_i²)^½; s = exp(visible_log_sigma).
+* Wherever all 2^V binary states are listed, the order is binary counting with unit 0 as the most
+  significant bit.
 
 Typical flow: `POST /v1/datasets/builtin` → `POST /v1/jobs` → poll `GET /v1/jobs/{id}` →
 `POST /v1/models/{id}/samples`.
