@@ -96,7 +96,7 @@ class Worker:
 
             def on_epoch(epoch: int, metrics: dict[str, float]) -> bool:
                 last_metrics.clear()
-                last_metrics.update(metrics)
+                last_metrics.update({"epoch": epoch, **metrics})
                 state = {k: v.detach().contiguous().cpu() for k, v in run.trainer.state_dict().items()}
                 key = store.put_bytes(store.new_key("checkpoints", ".safetensors"), save_tensors(state))
                 try:
