@@ -37,8 +37,9 @@ def build_run(model_spec: dict[str, Any], training: dict[str, Any], train: np.nd
     fit_rows, validation = split_validation(np.asarray(train), config.validation_fraction, config.seed)
     if validation is None:
         validation = test
-    data = torch.from_numpy(np.ascontiguousarray(fit_rows, dtype=np.float32)).to(device)
-    val = None if validation is None else torch.from_numpy(np.ascontiguousarray(validation, dtype=np.float32)).to(device)
+    # np.array copies: rows may be a read-only memory map, and training owns its tensors
+    data = torch.from_numpy(np.array(fit_rows, dtype=np.float32)).to(device)
+    val = None if validation is None else torch.from_numpy(np.array(validation, dtype=np.float32)).to(device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     cls = MODEL_CLASSES[model_spec["visible"]]
     extra = {"sigma": model_spec["sigma"]} if model_spec["visible"] == "gaussian" and model_spec.get("sigma") else {}
