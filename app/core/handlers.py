@@ -28,30 +28,28 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts[:10]) + ("; ..." if len(parts) > 10 else "")
 
 
+# Library errors (raised by the plain-Python packages, which know nothing of HTTP) -> (status, code).
+# Subclasses first: the first matching entry wins.
+LIBRARY_ERRORS: list[tuple[type[Exception], int, str]] = [
+    (DataUnavailable, 503, "data_unavailable"),
+    (DataError, 422, "invalid_data"),
+    (InvalidInput, 422, "invalid_input"),
+    (InvalidWeights, 422, "invalid_weights"),
+    (TooLarge, 422, "too_large"),
+]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(_: Request, exc: ServiceError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message)
 
-    @app.exception_handler(DataUnavailable)
-    async def _data_unavailable(_: Request, exc: DataUnavailable) -> JSONResponse:
-        return error_response(503, "data_unavailable", str(exc))
+    async def _library(_: Request, exc: Exception) -> JSONResponse:
+        status, code = next((s, c) for cls, s, c in LIBRARY_ERRORS if isinstance(exc, cls))
+        return error_response(status, code, str(exc))
 
-    @app.exception_handler(DataError)
-    async def _data(_: Request, exc: DataError) -> JSONResponse:
-        return error_response(422, "invalid_data", str(exc))
-
-    @app.exception_handler(InvalidInput)
-    async def _input(_: Request, exc: InvalidInput) -> JSONResponse:
-        return error_response(422, "invalid_input", str(exc))
-
-    @app.exception_handler(InvalidWeights)
-    async def _weights(_: Request, exc: InvalidWeights) -> JSONResponse:
-        return error_response(422, "invalid_weights", str(exc))
-
-    @app.exception_handler(TooLarge)
-    async def _too_large(_: Request, exc: TooLarge) -> JSONResponse:
-        return error_response(422, "too_large", str(exc))
+    for cls, _status, _code in LIBRARY_ERRORS:
+        app.add_exception_handler(cls, _library)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
