@@ -59,6 +59,7 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None]
     checkpoint_key: Mapped[str | None] = mapped_column(String(200))
+    api_key_id: Mapped[str | None] = mapped_column(String(32), index=True)  # who submitted it (quota)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -92,4 +93,33 @@ class Model(Base):
     training: Mapped[dict[str, Any] | None]
     metrics: Mapped[dict[str, Any] | None]
     weights_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ApiKey(Base):
+    """An API key. Only its SHA-256 is stored; ``rbm-service keys create`` prints the key once."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str | None] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to recognise it in a list
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]  # also the row a job submission locks to count the key's jobs
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request that carried an ``Idempotency-Key``, replayed on retries."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(32), primary_key=True)  # API key id; "" without auth
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, route and body
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None while the first request runs
+    response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
