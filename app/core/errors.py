@@ -11,6 +11,7 @@ class ServiceError(Exception):
 
     status: int = 400
     code: str = "bad_request"
+    headers: dict[str, str] = {}  # extra response headers (e.g. WWW-Authenticate); never mutated
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -23,6 +24,17 @@ class NotFound(ServiceError):
 
     def __init__(self, kind: str, ident: str) -> None:
         super().__init__(f"{kind} {ident!r} does not exist; list them with GET /v1/{kind}s")
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
 
 
 class Conflict(ServiceError):
@@ -38,6 +50,11 @@ class InvalidRequest(ServiceError):
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+    code = "too_many_requests"
 
 
 class Unavailable(ServiceError):

@@ -42,7 +42,9 @@ LIBRARY_ERRORS: list[tuple[type[Exception], int, str]] = [
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers)
+        return response
 
     async def _library(_: Request, exc: Exception) -> JSONResponse:
         status, code = next((s, c) for cls, s, c in LIBRARY_ERRORS if isinstance(exc, cls))
