@@ -42,7 +42,15 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(10.0, gt=0, description="How often a worker renews its lease.")
     max_attempts: int = Field(3, ge=1, description="Claims per job before a lost job is failed.")
 
+    # -- access ------------------------------------------------------------------------------
+    require_auth: bool = Field(False, description="Demand an API key even while none exists (else: "
+                               "auth turns on with the first key).")
+    allow_open: bool = Field(False, description="Let `serve` bind a non-loopback address with no API keys.")
+    idempotency_ttl_seconds: float = Field(86_400.0, gt=0, description="How long an Idempotency-Key's "
+                                           "first response is kept for replay.")
+
     # -- limits (each refused with a 413/422 that names the setting) -------------------------
+    max_concurrent_jobs_per_key: int = Field(50, ge=1, description="Queued + running jobs one API key may own.")
     max_upload_bytes: int = Field(512 * 1024**2, description="Largest dataset or weights upload.")
     max_request_bytes: int = Field(64 * 1024**2, description="Largest JSON request body.")
     max_dataset_rows: int = Field(2_000_000, description="Rows in one dataset.")
