@@ -44,6 +44,8 @@ class TrainingOptions(BaseModel):
     validation_fraction: float = Field(_D.validation_fraction, ge=0, le=0.5, description="Held out for validation metrics.")
     n_chains: int | None = Field(_D.n_chains, ge=1, le=100_000, description="PCD: persistent chains (default: batch_size).")
     monitor_size: int = Field(_D.monitor_size, ge=1, le=100_000, description="Vectors used for per-epoch metrics.")
+    centering: bool = Field(_D.centering, description="Centred gradient (Melchior et al. 2016): offsets for visible "
+                            "and hidden units; weights are still stored in the standard form.")
 
     def to_config(self) -> TrainingConfig:
         return TrainingConfig(**self.model_dump())

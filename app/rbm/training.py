@@ -23,6 +23,25 @@ at the batch or PCD chains that persist across updates. Updates::
     theta += vel
 
 ``lr_t`` follows ``lr_schedule`` over all updates of ``epochs`` epochs.
+
+Centering (``centering=True``; Melchior, Fischer & Wiskott 2016, "How to center
+deep Boltzmann machines", Algorithm 1). The energy is written with offsets
+``mu`` (visible, the training-data mean of ``u``, fixed) and ``lam`` (hidden, a
+moving average of the data's ``p(h | v)`` with slide ``0.01``, started at 0.5)::
+
+    E_c = -(u - mu).W.(h - lam) - b_c.(u - mu) - c_c.(h - lam)     (bernoulli form)
+    standard parameters:  a = b_c - W lam,   b = c_c - W^T mu   (+ a constant)
+
+and the gradient is taken in ``(W, b_c, c_c)``. With ``G`` the standard
+statistics above (data minus model)::
+
+    g_W = G_W - mu G_b^T - G_a lam^T,   g_bc = G_a,   g_cc = G_b
+
+Momentum acts on the centred step ``vel``; parameters stay stored in the
+standard form (so every other module is unchanged) and move by
+``dW = vel_W, da = vel_a - vel_W lam, db = vel_b - vel_W^T mu``. Moving the
+offsets leaves the standard parameters (the model) unchanged, which is
+exactly the paper's bias re-parameterisation.
 """
 
 from __future__ import annotations
@@ -43,6 +62,8 @@ from app.rbm.sampling import GibbsChains
 #: The split/monitor generator is seeded with ``seed + _SPLIT_SEED_OFFSET`` so
 #: that it does not replay the training generator's stream.
 _SPLIT_SEED_OFFSET = 1_000_003
+#: Sliding factor of the hidden offset's moving average (Melchior et al. 2016 use 0.01).
+_CENTERING_SLIDE = 0.01
 
 
 @dataclass
@@ -57,6 +78,8 @@ class TrainingConfig:
     smaller layer (bernoulli) / hidden layer (gaussian) has at most this many
     units and the ``2^bits`` enumeration is cheap next to an epoch (always when
     ``bits <= 10``, else when ``2^bits * width <= 0.02 * N * V * H``).
+    ``centering``: centred gradient (see the module docs); parameters are still
+    stored in the standard form.
     """
 
     method: Literal["cd", "pcd"] = "cd"
@@ -75,6 +98,7 @@ class TrainingConfig:
     n_chains: int | None = None
     monitor_size: int = 1000
     exact_limit_bits: int = 20
+    centering: bool = False
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field."""
@@ -194,6 +218,12 @@ class Trainer:
         self._pos_u: torch.Tensor | None = None
         self._pos_ph: torch.Tensor | None = None
         self.chains: GibbsChains | None = None
+        # centring offsets: mu (V,) fixed at the data mean of u, lam (H,) a moving average
+        self.visible_offset: torch.Tensor | None = None
+        self.hidden_offset: torch.Tensor | None = None
+        if config.centering:
+            self.visible_offset = self._scaled(data).mean(dim=0)
+            self.hidden_offset = torch.full((model.n_hidden,), 0.5, device=dev, dtype=dt)
         if config.method == "pcd":
             n_chains = config.n_chains or config.batch_size
             self.chains = GibbsChains(model, n_chains, generator=self.generator)
@@ -215,6 +245,9 @@ class Trainer:
             state[f"velocity.{name}"] = t.clone()
         if self.chains is not None:
             state["chains.visible"] = self.chains.v.clone()
+        if self.hidden_offset is not None:
+            state["centering.visible_offset"] = self.visible_offset.clone()
+            state["centering.hidden_offset"] = self.hidden_offset.clone()
         state["generator_state"] = self.generator.get_state().clone()
         state["epoch"] = torch.tensor(self._epoch, dtype=torch.int64)
         return state
@@ -234,6 +267,9 @@ class Trainer:
                 t.copy_(state[f"velocity.{name}"])
             if self.chains is not None:
                 self.chains.v.copy_(state["chains.visible"])
+            if self.hidden_offset is not None:
+                self.visible_offset.copy_(state["centering.visible_offset"])
+                self.hidden_offset.copy_(state["centering.hidden_offset"])
         self.generator.set_state(state["generator_state"].to("cpu", torch.uint8))
         self._epoch = int(state["epoch"])
 
@@ -330,6 +366,7 @@ class Trainer:
             ph = ch.hidden_probs()  # positive statistics come from the chain's first step
             u = self._scaled(ch.v, ch._vs)
             self._positive(ch.v, ph, u)
+            self._slide_hidden_offset()
             q = self.grads["hidden_bias"].clone() if cfg.sparsity_cost > 0 and cfg.sparsity_target is not None else None
             u_mean = self.grads["visible_bias"].clone() if q is not None else None
             for step in range(cfg.k):
@@ -347,6 +384,7 @@ class Trainer:
             torch.addmm(m.hidden_bias, u, m.weight, out=self._pos_ph)
             ph = torch.sigmoid(self._pos_ph, out=self._pos_ph)
             self._positive(v, ph, u)
+            self._slide_hidden_offset()
             q = self.grads["hidden_bias"].clone() if cfg.sparsity_cost > 0 and cfg.sparsity_target is not None else None
             u_mean = self.grads["visible_bias"].clone() if q is not None else None
             for step in range(cfg.k):
@@ -357,8 +395,19 @@ class Trainer:
         self._negative(ch.v, ch.ph, self._scaled(ch.v, ch._vs))
         self._apply(lr, q, u_mean)
 
+    def _slide_hidden_offset(self) -> None:
+        """Centring: ``lam <- (1 - nu) lam + nu <p(h|v)>_batch`` (reads the fresh data term)."""
+        if self.hidden_offset is not None:
+            self.hidden_offset.lerp_(self.grads["hidden_bias"], _CENTERING_SLIDE)
+
+    def _centre_gradient(self) -> None:
+        """Turn standard gradients into centred ones in place: ``g_W -= mu g_b^T + g_a lam^T``."""
+        g = self.grads
+        g["weight"].addr_(self.visible_offset, g["hidden_bias"], alpha=-1.0)
+        g["weight"].addr_(g["visible_bias"], self.hidden_offset, alpha=-1.0)
+
     def _apply(self, lr: float, q: torch.Tensor | None, u_mean: torch.Tensor | None) -> None:
-        """Weight decay, sparsity, momentum and the in-place parameter step."""
+        """Weight decay, sparsity, (centring), momentum and the in-place parameter step."""
         cfg, g = self.config, self.grads
         params = self.model.parameters()
         if cfg.weight_decay:
@@ -367,10 +416,18 @@ class Trainer:
             push = q.neg_().add_(cfg.sparsity_target).mul_(cfg.sparsity_cost)  # cost * (target - q)
             g["hidden_bias"].add_(push)
             g["weight"].addr_(u_mean, push)
+        if self.hidden_offset is not None:
+            self._centre_gradient()
         for name in self._trainable:
             vel = self.velocity[name]
             vel.mul_(cfg.momentum).add_(g[name], alpha=lr)
-            params[name].add_(vel)
+        if self.hidden_offset is not None:
+            # centred step (vel) -> standard step: da = vel_a - vel_W lam, db = vel_b - vel_W^T mu
+            vw = self.velocity["weight"]
+            params["visible_bias"].addmv_(vw, self.hidden_offset, alpha=-1.0)
+            params["hidden_bias"].addmv_(vw.T, self.visible_offset, alpha=-1.0)
+        for name in self._trainable:
+            params[name].add_(self.velocity[name])
 
     def _check_finite(self) -> None:
         for name, t in self.model.parameters().items():
