@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(60.0, gt=0, description="A running job whose lease is older is requeued.")
     heartbeat_seconds: float = Field(10.0, gt=0, description="How often a worker renews its lease.")
     max_attempts: int = Field(3, ge=1, description="Claims per job before a lost job is failed.")
+    sse_poll_seconds: float = Field(0.5, gt=0, le=60, description="How often a job's event stream "
+                                    "(GET /v1/jobs/{id}/events) looks for new events in the database.")
+    sse_heartbeat_seconds: float = Field(15.0, gt=0, description="Idle event streams send a comment this often, "
+                                         "so proxies keep the connection open.")
 
     # -- access ------------------------------------------------------------------------------
     require_auth: bool = Field(False, description="Demand an API key even while none exists (else: "
