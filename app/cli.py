@@ -35,18 +35,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import torch
     import uvicorn
 
+    from app.auth.cli import keys_exist
+    from app.auth.mode import open_mode_check
     from app.core.settings import get_settings
     from app.main import create_app
 
     settings = get_settings()
     cmd_migrate(argparse.Namespace(downgrade=None))
+    host = args.host or settings.host
+    may_start, message = open_mode_check(host, keys_exist(settings.resolved_database_url),
+                                         settings.require_auth, settings.allow_open)
+    if not may_start:
+        log.error("%s", message)
+        return 2
+    if message:
+        log.warning("%s", message)
     torch.set_num_threads(settings.api_threads)
     worker = None
     if settings.embedded_worker:
         worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--parent-pid", str(os.getpid())])
         log.info("embedded worker started (pid %d)", worker.pid)
     try:
-        uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
+        uvicorn.run(create_app(settings), host=host, port=args.port or settings.port,
                     log_level=os.environ.get("RBM_LOG_LEVEL", "info").lower())
     finally:
         if worker is not None:
@@ -96,6 +106,8 @@ def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.auth.cli import add_keys_parser
+
     parser = argparse.ArgumentParser(prog="rbm-service", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="apply migrations, start the API and (unless RBM_EMBEDDED_WORKER=false) a worker")
@@ -109,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations (or --downgrade REV)")
     migrate.add_argument("--downgrade", default=None, metavar="REV")
     migrate.set_defaults(func=cmd_migrate)
+    add_keys_parser(sub)
     return parser
 
 

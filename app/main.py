@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
+from app.auth.dependency import authorize
 from app.core import health
 from app.core.context import ServiceContext
 from app.core.handlers import install_error_handlers
+from app.core.idempotency import install_idempotency
 from app.core.limits import BodySizeLimit
 from app.core.settings import Settings, get_settings
 from app.datasets.router import router as datasets_router
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.add_middleware(BodySizeLimit, max_request_bytes=settings.max_request_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     install_error_handlers(app)
-    for router in (health.router, datasets_router, jobs_router, models_router, inference_router):
-        app.include_router(router)
+    install_idempotency(app)
+    app.include_router(health.router)  # open: probes carry no key
+    for router in (datasets_router, jobs_router, models_router, inference_router):
+        app.include_router(router, dependencies=[Depends(authorize)])  # the one auth check (app.auth)
     return app

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from sqlalchemy import select
 
 from app.core.deps import ContextDep, SessionDep
+from app.core.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
 from app.data.builtin import list_builtins
 from app.datasets import service
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetOut,
-             summary="Upload a dataset (.npy, .npz or .csv)")
+             summary="Upload a dataset (.npy, .npz or .csv)", dependencies=[Idempotent])
 async def upload_dataset(ctx: ContextDep, session: SessionDep,
                          file: Annotated[UploadFile, File(description="A 2-D array: .npy, .npz or .csv")],
                          name: Annotated[str | None, Form(max_length=200)] = None) -> Dataset:
@@ -28,7 +29,7 @@ async def upload_dataset(ctx: ContextDep, session: SessionDep,
 
 
 @router.post("/builtin", status_code=status.HTTP_201_CREATED, response_model=DatasetOut,
-             summary="Create a dataset from a built-in generator")
+             summary="Create a dataset from a built-in generator", dependencies=[Idempotent])
 def create_builtin_dataset(body: BuiltinCreate, session: SessionDep) -> Dataset:
     return service.create_builtin(session, builtin=body.builtin, params=body.params, name=body.name)
 

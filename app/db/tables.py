@@ -108,7 +108,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[datetime | None]  # also the row a job submission locks to count the key's jobs
+    last_job_at: Mapped[datetime | None]  # last job submission; updating it locks the key while its jobs are counted
     revoked_at: Mapped[datetime | None]
 
 

@@ -7,7 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 
+from app.auth.dependency import PrincipalDep
+from app.auth.quota import enforce_job_quota
 from app.core.deps import SessionDep, SettingsDep
+from app.core.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
 from app.db.tables import Job
 from app.jobs import service
@@ -16,9 +19,11 @@ from app.jobs.schemas import JobCreate, JobOut, JobStatus
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, summary="Submit a training job")
-def submit_job(body: JobCreate, session: SessionDep, settings: SettingsDep) -> JobOut:
-    job = service.create_job(session, settings, body)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, summary="Submit a training job",
+             dependencies=[Idempotent])
+def submit_job(body: JobCreate, session: SessionDep, settings: SettingsDep, principal: PrincipalDep) -> JobOut:
+    enforce_job_quota(session, settings, principal.key_id)
+    job = service.create_job(session, settings, body, api_key_id=principal.key_id)
     return service.present([job], session)[0]
 
 

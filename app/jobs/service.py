@@ -15,7 +15,7 @@ from app.jobs.events import metrics_by_job
 from app.jobs.schemas import JobCreate, JobOut, Progress
 
 
-def create_job(session: Session, settings: Settings, body: JobCreate) -> Job:
+def create_job(session: Session, settings: Settings, body: JobCreate, api_key_id: str | None = None) -> Job:
     dataset = get_dataset(session, body.dataset_id)
     spec, training = body.model, body.training
     if spec.n_hidden > settings.max_hidden:
@@ -29,7 +29,7 @@ def create_job(session: Session, settings: Settings, body: JobCreate) -> Job:
                                  "use model.visible='gaussian' or upload data in [0, 1]")
     if spec.visible == "bernoulli" and (spec.sigma is not None or training.learn_sigma):
         raise InvalidRequest("model.sigma and training.learn_sigma apply only to model.visible='gaussian'")
-    job = Job(dataset_id=dataset.id, name=body.name, status="queued", model_spec=spec.model_dump(),
+    job = Job(dataset_id=dataset.id, name=body.name, status="queued", model_spec=spec.model_dump(), api_key_id=api_key_id,
               training=training.model_dump(), epochs=training.epochs)
     session.add(job)
     session.commit()

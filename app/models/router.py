@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.core.deps import ContextDep, SessionDep
 from app.core.errors import InvalidRequest
+from app.core.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
 from app.db.tables import Model
 from app.models import service
@@ -24,7 +25,7 @@ def list_models(session: SessionDep, limit: Limit = 50, cursor: Cursor = None) -
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ModelOut,
-             summary="Register a model from a safetensors weights file")
+             summary="Register a model from a safetensors weights file", dependencies=[Idempotent])
 async def upload_model(ctx: ContextDep, session: SessionDep,
                        file: Annotated[UploadFile, File(description="safetensors: weight [V,H], visible_bias [V], "
                                                         "hidden_bias [H] (+ visible_log_sigma [V] for gaussian); "
