@@ -1,0 +1,1 @@
+"""PNG pictures of models and jobs: ``render`` draws arrays, ``service`` gathers them, ``router`` serves them."""

@@ -1,0 +1,156 @@
+"""What each picture shows, as arrays: gathered from the database, the artifact store, the sampling
+service and the physics references. Drawing is ``render``'s job; HTTP is the router's."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.context import ServiceContext
+from app.core.errors import Conflict, InvalidRequest
+from app.datasets.arrays import dataset_arrays
+from app.datasets.service import get_dataset
+from app.db.tables import Dataset, Model
+from app.inference import service as inference
+from app.inference.schemas import SampleRequest
+from app.jobs.events import metrics_by_job
+from app.jobs.service import get_job
+from app.physics.ising_exact import kaufman, onsager
+from app.physics.observables import ising_observables
+from app.pictures.render import IsingCurve, IsingPoint
+from app.rbm.model import RBM
+
+
+def image_shape(row: Model) -> tuple[int, int]:
+    """The model's (height, width), or a 422 that says how to give it one."""
+    shape = row.image_shape
+    if not shape or len(shape) != 2 or math.prod(shape) != row.n_visible:
+        raise InvalidRequest(f"model {row.id!r} has no image shape (its {row.n_visible} visible units are not "
+                             "known to be an image); models trained on digits, mnist, ising or an upload with "
+                             "an image shape have one, and POST /v1/models takes image_shape")
+    return int(shape[0]), int(shape[1])
+
+
+def scaling_for(model: RBM) -> str:
+    """Binary units already lie in [0, 1]; Gaussian values get one shared min-max."""
+    return "none" if model.visible_type == "bernoulli" else "global"
+
+
+def sample_images(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: SampleRequest) -> np.ndarray:
+    """Samples from the sampling service (same limits as POST .../samples), shaped as images."""
+    h, w = image_shape(row)
+    result, _seed = inference.sample(req, model, ctx.settings, session, ctx.store)
+    return result.samples.double().cpu().numpy().reshape(-1, h, w)
+
+
+def filter_images(row: Model, model: RBM, n: int) -> np.ndarray:
+    """The first ``n`` hidden units' incoming weight vectors, shaped as images."""
+    h, w = image_shape(row)
+    weight = model.weight.detach().double().cpu().numpy()  # [V, H]
+    return weight[:, : min(n, model.n_hidden)].T.reshape(-1, h, w)
+
+
+def reconstruction_images(ctx: ServiceContext, session: Session, row: Model, model: RBM, *, n: int,
+                          split: str, seed: int, dataset_id: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` seeded-random rows of the dataset and their mean-field reconstructions v -> p(h|v) -> E[v|h]."""
+    h, w = image_shape(row)
+    ident = dataset_id or row.dataset_id
+    if ident is None:
+        raise InvalidRequest(f"model {row.id!r} has no training dataset; pass dataset_id=... to reconstruct its rows")
+    dataset = get_dataset(session, ident)
+    if dataset.n_features != model.n_visible:
+        raise InvalidRequest(f"dataset {dataset.id!r} has {dataset.n_features} features; the model has "
+                             f"{model.n_visible} visible units")
+    train, test = dataset_arrays(dataset, ctx.store)
+    rows = train if split == "train" else test
+    if rows is None or rows.shape[0] == 0:
+        raise InvalidRequest(f"dataset {dataset.id!r} has no {split} split; use split=train")
+    pick = np.sort(np.random.default_rng(seed).choice(rows.shape[0], size=min(n, rows.shape[0]), replace=False))
+    data = torch.from_numpy(np.asarray(rows[pick], dtype=np.float32)).to(model.device, model.dtype)
+    with torch.no_grad():
+        recon = model.visible_mean(model.hidden_probs(data))
+    as_images = lambda t: t.double().cpu().numpy().reshape(-1, h, w)  # noqa: E731
+    return as_images(data), as_images(recon)
+
+
+def job_metrics(session: Session, job_id: str) -> list[dict]:
+    """The job's per-epoch metrics; 409 while it has finished no epoch yet."""
+    job = get_job(session, job_id)
+    metrics = metrics_by_job(session, [job.id])[job.id]
+    if not metrics:
+        raise Conflict(f"job {job.id!r} ({job.status}) has no finished epoch yet; its curves exist once "
+                       "progress.epoch >= 1")
+    return metrics
+
+
+@dataclass(frozen=True)
+class IsingModel:
+    row: Model
+    L: int
+    T: float
+
+
+def ising_models(session: Session, only_L: int | None) -> dict[int, list[IsingModel]]:
+    """Binary models trained on built-in 'ising' data, the newest per (L, T), grouped by L."""
+    stmt = (select(Model, Dataset).join(Dataset, Dataset.id == Model.dataset_id)
+            .where(Dataset.builtin == "ising", Model.visible_type == "bernoulli")
+            .order_by(Model.created_at.desc(), Model.id.desc()))
+    seen: set[tuple[int, float]] = set()
+    groups: dict[int, list[IsingModel]] = {}
+    for model, dataset in session.execute(stmt):
+        params = dataset.params or {}
+        L, T = int(params.get("L", 0)), float(params.get("T", 0.0))
+        if L < 2 or T <= 0 or model.n_visible != L * L or (only_L is not None and L != only_L) or (L, T) in seen:
+            continue
+        seen.add((L, T))
+        groups.setdefault(L, []).append(IsingModel(model, L, T))
+    return groups
+
+
+def ising_points(ctx: ServiceContext, session: Session, only_L: int | None, n: int, steps: int,
+                 seed: int) -> dict[int, list[IsingPoint]]:
+    """Energy and specific heat per site of each model's samples, for every L trained at two or
+    more temperatures. The whole picture's sampling work is held to RBM_MAX_SAMPLING_WORK."""
+    groups = {L: ms for L, ms in ising_models(session, only_L).items() if len(ms) >= 2}
+    if not groups:
+        where = f"L={only_L}" if only_L is not None else "any L"
+        raise InvalidRequest(f"no lattice size ({where}) has models at two or more temperatures: train binary "
+                             "models on built-in 'ising' data sets with the same L and different T")
+    total = sum(n * steps * m.L * m.L for ms in groups.values() for m in ms)
+    if total > ctx.settings.max_sampling_work:
+        raise InvalidRequest(f"sampling every model needs {total:,} unit updates; the limit is "
+                             f"{ctx.settings.max_sampling_work:,} (RBM_MAX_SAMPLING_WORK): lower n or steps, or pick one L")
+    req = SampleRequest(n_samples=n, steps=steps, seed=seed)
+    points: dict[int, list[IsingPoint]] = {}
+    for L, members in groups.items():
+        for m in members:
+            model = ctx.models.get(m.row.weights_key)
+            result, _ = inference.sample(req, model, ctx.settings, session, ctx.store)
+            obs = ising_observables(result.samples.cpu().numpy().round().astype(np.int8), L, m.T)
+            points.setdefault(L, []).append(IsingPoint(
+                m.T, obs["energy_per_site"], obs["energy_per_site_error"],
+                obs["specific_heat_per_site"], obs["specific_heat_per_site_error"]))
+    return points
+
+
+def temperature_grid(temperatures: Iterable[float], n: int = 80) -> np.ndarray:
+    ts = list(temperatures)
+    return np.linspace(0.85 * min(ts), 1.1 * max(ts), n)
+
+
+def exact_curves(sizes: Iterable[int], grid: np.ndarray) -> tuple[dict[int, IsingCurve], IsingCurve]:
+    """Kaufman's exact finite-L curves and Onsager's infinite lattice on ``grid``."""
+    finite = {}
+    for L in sizes:
+        refs = [kaufman(L, float(t)) for t in grid]
+        finite[L] = IsingCurve(grid, np.array([r["energy_per_site"] for r in refs]),
+                               np.array([r["specific_heat_per_site"] for r in refs]), f"exact, L={L}")
+    inf = [onsager(float(t)) for t in grid]
+    return finite, IsingCurve(grid, np.array([r["energy_per_site"] for r in inf]),
+                              np.array([r["specific_heat_per_site"] for r in inf]), "exact, L=∞")
