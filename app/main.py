@@ -17,6 +17,7 @@ from app.core.limits import BodySizeLimit
 from app.core.settings import Settings, get_settings
 from app.datasets.router import router as datasets_router
 from app.inference.router import router as inference_router
+from app.ising.router import router as ising_router
 from app.jobs.router import router as jobs_router
 from app.models.router import router as models_router
 
@@ -58,6 +59,6 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     install_error_handlers(app)
     install_idempotency(app)
     app.include_router(health.router)  # open: probes carry no key
-    for router in (datasets_router, jobs_router, models_router, inference_router):
+    for router in (datasets_router, jobs_router, models_router, inference_router, ising_router):
         app.include_router(router, dependencies=[Depends(authorize)])  # the one auth check (app.auth)
     return app
