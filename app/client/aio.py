@@ -1,0 +1,202 @@
+"""``AsyncRBMClient``: the asyncio twin of ``RBMClient``; same methods, awaited. Both clients send
+the same ``calls``, so only the sending differs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal, TypeVar
+
+import httpx
+import numpy as np
+
+from app.client import calls
+from app.client.base import ClientConfig, result, stream_timeout
+from app.client.calls import (
+    ArrayLike, Call, FileLike, KLDivergence, LogLikelihood, Page, PartitionFunction, PseudoLikelihood, Resource,
+    Samples,
+)
+from app.client.errors import RBMConnectionError, RBMError
+from app.client.sse import JobEvent, SSEParser, is_final
+
+T = TypeVar("T")
+
+
+class AsyncRBMClient:
+    """Async client for one rbm-service; configuration as in ``RBMClient``. Pass ``http`` to use
+    your own ``httpx.AsyncClient`` (e.g. with ``httpx.ASGITransport(app)`` in tests)."""
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *, timeout: float = 60.0,
+                 retries: int = 3, backoff: float = 0.5, http: httpx.AsyncClient | None = None) -> None:
+        self.config = ClientConfig.resolve(base_url, api_key, timeout, retries, backoff)
+        self._owns_http = http is None
+        self.http = http or httpx.AsyncClient(base_url=self.config.base_url, timeout=timeout)
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> "AsyncRBMClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _send(self, call: Call[T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return result(call, await self.http.request(**self.config.request_kwargs(call)))
+            except httpx.TransportError as exc:
+                if not self.config.should_retry(call, exc, attempt):
+                    raise RBMConnectionError(str(self.http.base_url), exc) from exc
+                await asyncio.sleep(self.config.delay(attempt))
+                attempt += 1
+
+    # -- health -------------------------------------------------------------------------
+    async def health(self) -> dict[str, Any]:
+        return await self._send(calls.health())
+
+    async def ready(self) -> dict[str, Any]:
+        return await self._send(calls.ready())
+
+    # -- datasets -----------------------------------------------------------------------
+    async def builtins(self) -> list[dict[str, Any]]:
+        """The built-in data sets and their parameter schemas."""
+        return await self._send(calls.builtins())
+
+    async def create_builtin(self, builtin: str, params: dict[str, Any] | None = None, name: str | None = None) -> Resource:
+        return await self._send(calls.create_builtin(builtin, params, name))
+
+    async def upload_dataset(self, file: FileLike | np.ndarray, name: str | None = None) -> Resource:
+        """Upload a .npy/.npz/.csv file (path or bytes) or an array (sent as .npy)."""
+        return await self._send(calls.upload_dataset(file, name))
+
+    async def datasets(self, limit: int = 50, cursor: str | None = None) -> Page:
+        return await self._send(calls.list_datasets(limit, cursor))
+
+    async def dataset(self, dataset_id: str) -> Resource:
+        return await self._send(calls.get_dataset(dataset_id))
+
+    async def delete_dataset(self, dataset_id: str) -> None:
+        return await self._send(calls.delete_dataset(dataset_id))
+
+    # -- jobs ---------------------------------------------------------------------------
+    async def submit_job(self, dataset_id: str, n_hidden: int, *, visible: Literal["bernoulli", "gaussian"] = "bernoulli",
+                   name: str | None = None, **training: Any) -> Resource:
+        """Start training; ``training`` takes the options of POST /v1/jobs (epochs, learning_rate, ...)."""
+        return await self._send(calls.submit_job(dataset_id, n_hidden, visible, name, training))
+
+    async def jobs(self, limit: int = 50, cursor: str | None = None, status: str | None = None) -> Page:
+        return await self._send(calls.list_jobs(limit, cursor, status))
+
+    async def job(self, job_id: str) -> Resource:
+        return await self._send(calls.get_job(job_id))
+
+    async def cancel_job(self, job_id: str) -> Resource:
+        return await self._send(calls.cancel_job(job_id))
+
+    async def events(self, job_id: str, last_event_id: int | None = None) -> AsyncIterator[JobEvent]:
+        """The job's events from the start (or after ``last_event_id``) until its final status.
+        A dropped connection is resumed with Last-Event-ID, up to ``retries`` times in a row."""
+        failures = 0
+        while True:
+            headers = self.config.headers({"Accept": "text/event-stream"})
+            if last_event_id is not None:
+                headers["Last-Event-ID"] = str(last_event_id)
+            try:
+                async with self.http.stream("GET", calls.events_path(job_id), headers=headers,
+                                      timeout=stream_timeout(self.config.timeout)) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise RBMError.from_response(response)
+                    parser = SSEParser()
+                    async for line in response.aiter_lines():
+                        event = parser.feed(line)
+                        if event is None:
+                            continue
+                        failures, last_event_id = 0, event.id
+                        yield event
+                        if is_final(event):
+                            return
+                return  # the server closed the stream: the job was already final
+            except httpx.TransportError as exc:
+                if failures >= self.config.retries:
+                    raise RBMConnectionError(str(self.http.base_url), exc) from exc
+                await asyncio.sleep(self.config.delay(failures))
+                failures += 1
+
+    async def wait(self, job_id: str) -> Resource:
+        """Follow the job's events to its end; returns the finished job."""
+        async for _ in self.events(job_id):
+            pass
+        return await self.job(job_id)
+
+    # -- models -------------------------------------------------------------------------
+    async def models(self, limit: int = 50, cursor: str | None = None) -> Page:
+        return await self._send(calls.list_models(limit, cursor))
+
+    async def model(self, model_id: str) -> Resource:
+        return await self._send(calls.get_model(model_id))
+
+    async def delete_model(self, model_id: str) -> None:
+        return await self._send(calls.delete_model(model_id))
+
+    async def weights(self, model_id: str) -> bytes:
+        """The model's weights as a safetensors file."""
+        return await self._send(calls.weights(model_id))
+
+    async def upload_model(self, file: FileLike, name: str | None = None, image_shape: Sequence[int] | None = None) -> Resource:
+        """Register safetensors weights (path or bytes) as a model."""
+        return await self._send(calls.upload_model(file, name, image_shape))
+
+    # -- queries on a model ----------------------------------------------------------------
+    async def free_energy(self, model_id: str, data: ArrayLike) -> np.ndarray:
+        return await self._send(calls.free_energy(model_id, data))
+
+    async def samples(self, model_id: str, n_samples: int = 10, *, steps: int = 1000, seed: int | None = None,
+                **options: Any) -> Samples:
+        """Draw samples; ``options`` as in POST .../samples (sampler, thin, n_chains, init, beta, ...)."""
+        return await self._send(calls.sample(model_id, {"n_samples": n_samples, "steps": steps, "seed": seed, **options}))
+
+    async def hidden(self, model_id: str, data: ArrayLike) -> np.ndarray:
+        """p(h_j = 1 | v) per row."""
+        return await self._send(calls.hidden(model_id, data))
+
+    async def reconstruct(self, model_id: str, data: ArrayLike) -> np.ndarray:
+        """Mean-field reconstructions v -> p(h|v) -> E[v|h]."""
+        return await self._send(calls.reconstruct(model_id, data))
+
+    async def partition_function(self, model_id: str, method: Literal["exact", "ais", "auto"] = "auto",
+                           **options: Any) -> PartitionFunction:
+        return await self._send(calls.partition_function(model_id, {"method": method, **options}))
+
+    async def log_likelihood(self, model_id: str, data: ArrayLike | None = None, *, dataset_id: str | None = None,
+                       split: str = "train", limit: int | None = None, **options: Any) -> LogLikelihood:
+        return await self._send(calls.log_likelihood(model_id, data, dataset_id, split, limit, options))
+
+    async def pseudo_likelihood(self, model_id: str, data: ArrayLike | None = None, *, dataset_id: str | None = None,
+                          split: str = "train", limit: int | None = None) -> PseudoLikelihood:
+        return await self._send(calls.pseudo_likelihood(model_id, data, dataset_id, split, limit))
+
+    async def kl_divergence(self, model_id: str, probabilities: ArrayLike | None = None, *, dataset_id: str | None = None,
+                      split: str = "train") -> KLDivergence:
+        return await self._send(calls.kl_divergence(model_id, probabilities, dataset_id, split))
+
+    # -- pictures (PNG bytes) ---------------------------------------------------------------
+    async def samples_png(self, model_id: str, n: int = 64, *, steps: int = 1000, seed: int | None = None,
+                    sampler: str = "gibbs") -> bytes:
+        return await self._send(calls.samples_png(model_id, n, steps, seed, sampler))
+
+    async def filters_png(self, model_id: str, n: int = 100) -> bytes:
+        return await self._send(calls.filters_png(model_id, n))
+
+    async def reconstructions_png(self, model_id: str, n: int = 16, *, split: str = "train", seed: int = 0,
+                            dataset_id: str | None = None) -> bytes:
+        return await self._send(calls.reconstructions_png(model_id, n, split, seed, dataset_id))
+
+    async def curves_png(self, job_id: str) -> bytes:
+        return await self._send(calls.curves_png(job_id))
+
+    async def ising_curves_png(self, L: int | None = None, *, n: int = 500, steps: int = 200, seed: int = 0) -> bytes:
+        return await self._send(calls.ising_curves_png(L, n, steps, seed))

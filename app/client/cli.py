@@ -1,0 +1,241 @@
+"""``rbm``: the command line for a running rbm-service (RBM_URL, RBM_API_KEY), on the Python client.
+
+    rbm datasets add digits --param binarize=threshold
+    rbm train --dataset ID --hidden 64 --epochs 20 --watch
+    rbm sample MODEL -n 16 --png samples.png --npy samples.npy
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import numpy as np
+import typer
+from typer.core import TyperGroup
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.client.errors import RBMError
+from app.client.sse import FINAL_STATUSES
+from app.client.sync import RBMClient
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _Group(TyperGroup):
+    """Server errors become one red line and exit code 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RBMError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(cls=_Group, help="Train and query RBMs on an rbm-service server.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+datasets_app = typer.Typer(help="Data sets: add a built-in, upload, list.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Training jobs: list, watch, cancel.", no_args_is_help=True)
+models_app = typer.Typer(help="Trained and uploaded models.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(models_app, name="models")
+
+
+def make_client(url: str | None, api_key: str | None) -> RBMClient:
+    """The client every command uses (tests replace it to talk to an in-process app)."""
+    return RBMClient(url, api_key)
+
+
+@app.callback()
+def main(ctx: typer.Context,
+         url: Annotated[Optional[str], typer.Option(envvar="RBM_URL", help="Server URL (default http://127.0.0.1:8000).")] = None,
+         api_key: Annotated[Optional[str], typer.Option(envvar="RBM_API_KEY", help="API key, sent as a Bearer token.")] = None,
+         ) -> None:
+    ctx.obj = make_client(url, api_key)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def client(ctx: typer.Context) -> RBMClient:
+    root = ctx.find_root()
+    assert isinstance(root.obj, RBMClient)
+    return root.obj
+
+
+def fail(message: str) -> None:
+    err_console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``k=v`` pairs; values read as JSON where they parse (numbers, true, null), else strings."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            fail(f"--param needs key=value, got {item!r}")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    out = Table(title=title)
+    for column in columns:
+        out.add_column(column)
+    for row in rows:
+        out.add_row(*("–" if v is None else str(v) for v in row))
+    console.print(out)
+
+
+# -- datasets --------------------------------------------------------------------------------
+@datasets_app.command("add")
+def datasets_add(ctx: typer.Context, builtin: Annotated[str, typer.Argument(help="digits, mnist, ising, bars-and-stripes")],
+                 param: Annotated[list[str], typer.Option("--param", "-p", help="k=v, repeatable")] = [],  # noqa: B006
+                 name: Annotated[Optional[str], typer.Option(help="A name for the data set.")] = None) -> None:
+    """Create a data set from a built-in generator; prints its id."""
+    ds = client(ctx).create_builtin(builtin, parse_params(param), name)
+    console.print(f"dataset [bold]{ds['id']}[/bold]: {ds['name']}, {ds['n_samples']} x {ds['n_features']}")
+
+
+@datasets_app.command("upload")
+def datasets_upload(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+                    name: Annotated[Optional[str], typer.Option()] = None) -> None:
+    """Upload a .npy, .npz or .csv file (one vector per row)."""
+    ds = client(ctx).upload_dataset(file, name)
+    console.print(f"dataset [bold]{ds['id']}[/bold]: {ds['name']}, {ds['n_samples']} x {ds['n_features']}")
+
+
+@datasets_app.command("ls")
+def datasets_ls(ctx: typer.Context, limit: int = 50) -> None:
+    """List data sets, newest first."""
+    items = client(ctx).datasets(limit)["items"]
+    table("datasets", ["id", "name", "rows", "features", "type", "image"],
+          [[d["id"], d["name"], d["n_samples"], d["n_features"], d["value_type"],
+            "x".join(map(str, d["image_shape"])) if d.get("image_shape") else None] for d in items])
+
+
+# -- training and jobs -----------------------------------------------------------------------
+@app.command()
+def train(ctx: typer.Context,
+          dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset id.")],
+          hidden: Annotated[int, typer.Option("--hidden", help="Hidden units.")],
+          epochs: Annotated[Optional[int], typer.Option(help="Passes over the data.")] = None,
+          learning_rate: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
+          batch_size: Annotated[Optional[int], typer.Option()] = None,
+          method: Annotated[Optional[str], typer.Option(help="cd or pcd.")] = None,
+          visible: Annotated[str, typer.Option(help="bernoulli or gaussian.")] = "bernoulli",
+          seed: Annotated[Optional[int], typer.Option()] = None,
+          name: Annotated[Optional[str], typer.Option()] = None,
+          watch: Annotated[bool, typer.Option("--watch", "-w", help="Show live progress until the job ends.")] = False,
+          ) -> None:
+    """Submit a training job; with --watch, follow it to the end."""
+    options = {"epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size, "method": method, "seed": seed}
+    job = client(ctx).submit_job(dataset, hidden, visible=visible, name=name,  # type: ignore[arg-type]
+                                 **{k: v for k, v in options.items() if v is not None})
+    console.print(f"job [bold]{job['id']}[/bold] {job['status']}")
+    if watch:
+        watch_job(client(ctx), job["id"], job["progress"]["epochs"])
+
+
+def watch_job(rbm: RBMClient, job_id: str, epochs: int) -> None:
+    """A progress bar fed by the job's event stream; exits 1 unless the job succeeds."""
+    final: dict[str, Any] = {}
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[metric]}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(job_id[:8], total=epochs, metric="")
+        for event in rbm.events(job_id):
+            data = event.data
+            if event.event == "progress":
+                metric = data.get("reconstruction_error")
+                bar.update(task, completed=data["epoch"], total=data.get("epochs", epochs),
+                           metric="" if metric is None else f"recon {metric:.4f}")
+            elif event.event == "status":
+                bar.update(task, description=f"{job_id[:8]} {data['status']}")
+                if data["status"] in FINAL_STATUSES:
+                    final = data
+    status = final.get("status") or rbm.job(job_id)["status"]
+    if status == "succeeded":
+        console.print(f"[green]succeeded[/green]: model [bold]{final.get('model_id') or rbm.job(job_id)['model_id']}[/bold]")
+        return
+    fail(f"job {job_id} {status}{': ' + final['error'] if final.get('error') else ''}")
+
+
+@jobs_app.command("ls")
+def jobs_ls(ctx: typer.Context, limit: int = 50,
+            status: Annotated[Optional[str], typer.Option(help="Only jobs with this status.")] = None) -> None:
+    """List jobs, newest first."""
+    items = client(ctx).jobs(limit, status=status)["items"]
+    table("jobs", ["id", "dataset", "status", "epoch", "model"],
+          [[j["id"], j["dataset_id"], j["status"], f"{j['progress']['epoch']}/{j['progress']['epochs']}", j["model_id"]]
+           for j in items])
+
+
+@jobs_app.command("watch")
+def jobs_watch(ctx: typer.Context, job_id: str) -> None:
+    """Follow a job's progress until it ends."""
+    rbm = client(ctx)
+    watch_job(rbm, job_id, rbm.job(job_id)["progress"]["epochs"])
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(ctx: typer.Context, job_id: str) -> None:
+    job = client(ctx).cancel_job(job_id)
+    console.print(f"job {job['id']} {job['status']}")
+
+
+# -- models and queries ----------------------------------------------------------------------
+@models_app.command("ls")
+def models_ls(ctx: typer.Context, limit: int = 50) -> None:
+    """List models, newest first."""
+    items = client(ctx).models(limit)["items"]
+    table("models", ["id", "name", "visible", "n_visible", "n_hidden", "dataset"],
+          [[m["id"], m["name"], m["visible_type"], m["n_visible"], m["n_hidden"], m["dataset_id"]] for m in items])
+
+
+@app.command()
+def sample(ctx: typer.Context, model: str,
+           n: Annotated[int, typer.Option("-n", help="How many samples.")] = 16,
+           steps: Annotated[int, typer.Option(help="Gibbs sweeps before each sample.")] = 1000,
+           seed: Annotated[Optional[int], typer.Option()] = None,
+           png: Annotated[Optional[Path], typer.Option(help="Write a PNG grid (models with an image shape).")] = None,
+           npy: Annotated[Optional[Path], typer.Option(help="Write the samples as a .npy array.")] = None) -> None:
+    """Draw samples: to a PNG grid, a .npy file, or (with neither) printed."""
+    rbm = client(ctx)
+    if png is not None:
+        png.write_bytes(rbm.samples_png(model, n, steps=steps, seed=seed))
+        console.print(f"wrote {png}")
+    if npy is not None or png is None:
+        result = rbm.samples(model, n, steps=steps, seed=seed)
+        if npy is not None:
+            np.save(npy, result.samples)
+            console.print(f"wrote {npy} {result.samples.shape} (seed {result.seed})")
+        else:
+            for row in result.samples:
+                console.print("".join("1" if x >= 0.5 else "0" for x in row) if _binary(row) else np.array2string(row))
+
+
+def _binary(row: np.ndarray) -> bool:
+    return bool(np.all((row == 0) | (row == 1)))
+
+
+@app.command("free-energy")
+def free_energy(ctx: typer.Context, model: str,
+                data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .npy array, one vector per row.")]) -> None:
+    """F(v) of each row of a .npy file, one per line."""
+    try:
+        array = np.load(data, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        fail(f"{data} is not a .npy array: {exc}")
+    for value in client(ctx).free_energy(model, array):
+        console.print(f"{value:.6g}" if math.isfinite(value) else str(value))
+
