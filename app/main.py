@@ -15,11 +15,14 @@ from app.core.handlers import install_error_handlers
 from app.core.idempotency import install_idempotency
 from app.core.limits import BodySizeLimit
 from app.core.settings import Settings, get_settings
+from app.dashboard.router import router as dashboard_router
 from app.datasets.router import router as datasets_router
 from app.inference.router import router as inference_router
 from app.ising.router import router as ising_router
 from app.jobs.router import router as jobs_router
+from app.jobs.stream import router as job_stream_router
 from app.models.router import router as models_router
+from app.pictures.router import router as pictures_router
 
 DESCRIPTION = """
 Train, store and query Restricted Boltzmann Machines.
@@ -59,6 +62,8 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     install_error_handlers(app)
     install_idempotency(app)
     app.include_router(health.router)  # open: probes carry no key
-    for router in (datasets_router, jobs_router, models_router, inference_router, ising_router):
+    app.include_router(dashboard_router)  # a static page; its API calls carry the user's key
+    for router in (datasets_router, jobs_router, job_stream_router, models_router, inference_router, ising_router,
+                   pictures_router):
         app.include_router(router, dependencies=[Depends(authorize)])  # the one auth check (app.auth)
     return app
