@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(60.0, gt=0, description="A running job whose lease is older is requeued.")
     heartbeat_seconds: float = Field(10.0, gt=0, description="How often a worker renews its lease.")
     max_attempts: int = Field(3, ge=1, description="Claims per job before a lost job is failed.")
+    checkpoint_seconds: float = Field(
+        0.0, ge=0, description="Write a training checkpoint at most this often (0: after every epoch). "
+        "Epochs of a small model take well under a second; a larger value keeps checkpoint I/O out of "
+        "training time at the cost of redoing up to this much work after a lost worker.")
     sse_poll_seconds: float = Field(0.5, gt=0, le=60, description="How often a job's event stream "
                                     "(GET /v1/jobs/{id}/events) looks for new events in the database.")
     sse_heartbeat_seconds: float = Field(15.0, gt=0, description="Idle event streams send a comment this often, "

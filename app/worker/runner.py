@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 
@@ -93,20 +94,31 @@ class Worker:
                 run.trainer.load_state_dict(load_tensors(store.get_bytes(checkpoint_key)))
                 log.info("job %s: resumed from checkpoint at epoch %d", job_id, run.trainer.epoch)
             last_metrics: dict[str, float] = {}
+            saved = {"key": checkpoint_key, "at": time.monotonic()}
 
             def on_epoch(epoch: int, metrics: dict[str, float]) -> bool:
                 last_metrics.clear()
                 last_metrics.update({"epoch": epoch, **metrics})
-                state = {k: v.detach().contiguous().cpu() for k, v in run.trainer.state_dict().items()}
-                key = store.put_bytes(store.new_key("checkpoints", ".safetensors"), save_tensors(state))
+                # RBM_CHECKPOINT_SECONDS > 0 writes a checkpoint only when that much time has passed
+                # (and at a shutdown); in between the job row keeps the last key.
+                due = (settings.checkpoint_seconds <= 0 or self.stop_event.is_set()
+                       or time.monotonic() - saved["at"] >= settings.checkpoint_seconds)
+                key = saved["key"]
+                if due:
+                    state = {k: v.detach().contiguous().cpu() for k, v in run.trainer.state_dict().items()}
+                    key = store.put_bytes(store.new_key("checkpoints", ".safetensors"), save_tensors(state))
                 try:
                     with self.ctx.db.session() as s:
                         status, previous = queue.record_epoch(s, job_id, self.id, epoch, metrics, key,
                                                               settings.lease_seconds)
                 except queue.LeaseLost:
-                    store.delete(key)
+                    if due:
+                        store.delete(key)
                     raise _Stop("lease lost")
-                store.delete(previous)
+                if due:
+                    if previous != key:
+                        store.delete(previous)
+                    saved.update(key=key, at=time.monotonic())
                 if status == "cancelling":
                     raise _Stop("cancelled")
                 if self.stop_event.is_set():
