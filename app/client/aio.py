@@ -183,6 +183,10 @@ class AsyncRBMClient:
                       split: str = "train") -> KLDivergence:
         return await self._send(calls.kl_divergence(model_id, probabilities, dataset_id, split))
 
+    async def ising_observables(self, model_id: str, L: int | None = None, T: float | None = None, **options: Any) -> Resource:
+        """Energy, |m|, specific heat, susceptibility of the model's samples against exact Ising results."""
+        return await self._send(calls.ising_observables(model_id, {"L": L, "T": T, **options}))
+
     # -- pictures (PNG bytes) ---------------------------------------------------------------
     async def samples_png(self, model_id: str, n: int = 64, *, steps: int = 1000, seed: int | None = None,
                     sampler: str = "gibbs") -> bytes:

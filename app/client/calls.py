@@ -269,6 +269,10 @@ def kl_divergence(model_id: str, probabilities: ArrayLike | None, dataset_id: st
                 json=_clean({"probabilities": probs, "dataset_id": dataset_id, "split": split if dataset_id else None}))
 
 
+def ising_observables(model_id: str, options: dict[str, Any]) -> Call[Resource]:
+    return Call("POST", f"/v1/models/{model_id}/ising-observables", _json, json=_clean(options))
+
+
 def _png(path: str, **params: Any) -> Call[bytes]:
     return Call("GET", path, _bytes, params=_clean(params))
 

@@ -186,6 +186,10 @@ class RBMClient:
                       split: str = "train") -> KLDivergence:
         return self._send(calls.kl_divergence(model_id, probabilities, dataset_id, split))
 
+    def ising_observables(self, model_id: str, L: int | None = None, T: float | None = None, **options: Any) -> Resource:
+        """Energy, |m|, specific heat, susceptibility of the model's samples against exact Ising results."""
+        return self._send(calls.ising_observables(model_id, {"L": L, "T": T, **options}))
+
     # -- pictures (PNG bytes) ---------------------------------------------------------------
     def samples_png(self, model_id: str, n: int = 64, *, steps: int = 1000, seed: int | None = None,
                     sampler: str = "gibbs") -> bytes:
