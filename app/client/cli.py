@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -24,7 +25,8 @@ from app.client.errors import RBMError
 from app.client.sse import FINAL_STATUSES
 from app.client.sync import RBMClient
 
-console = Console()
+# piped output is not squeezed to 80 columns: ids must stay whole for the next command
+console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
 
 
@@ -88,10 +90,14 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+ID_COLUMNS = {"id", "dataset", "model"}
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """Ids are shown whole: people copy them into the next command."""
     out = Table(title=title)
     for column in columns:
-        out.add_column(column)
+        out.add_column(column, no_wrap=column in ID_COLUMNS, min_width=32 if column in ID_COLUMNS else None)
     for row in rows:
         out.add_row(*("–" if v is None else str(v) for v in row))
     console.print(out)
