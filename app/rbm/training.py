@@ -79,7 +79,8 @@ class TrainingConfig:
     units and the ``2^bits`` enumeration is cheap next to an epoch (always when
     ``bits <= 10``, else when ``2^bits * width <= 0.02 * N * V * H``).
     ``centering``: centred gradient (see the module docs); parameters are still
-    stored in the standard form.
+    stored in the standard form. On by default: measured better on MNIST 784x16
+    PCD (-149 vs -167 nats after 20 epochs) and no worse on digits (bench/README.md).
     """
 
     method: Literal["cd", "pcd"] = "cd"
@@ -98,7 +99,7 @@ class TrainingConfig:
     n_chains: int | None = None
     monitor_size: int = 1000
     exact_limit_bits: int = 20
-    centering: bool = False
+    centering: bool = True
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field."""
