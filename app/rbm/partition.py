@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import torch
 
-from app.rbm._enumerate import logsumexp_over_states
+from app.rbm._enumerate import _softplus_out, logsumexp_over_states
 from app.rbm.errors import InvalidInput, TooLarge
-from app.rbm.model import RBM, GaussianRBM, softplus
+from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, softplus
+from app.rbm.sampling import UniformSource
 
 
 def exact_log_partition(model: RBM, *, max_bits: int = 24, chunk_size: int = 1 << 16) -> float:
@@ -169,6 +170,49 @@ class _AnnealedPath:
         return torch.lt(torch.empty_like(pv).uniform_(generator=g), pv).to(pv.dtype)
 
 
+class _BernoulliAIS:
+    """Preallocated AIS runs for a bernoulli model: one step is two GEMMs plus in-place passes.
+
+    Per inverse temperature it computes ``pre = b + v W`` once and uses it for both
+    softplus sums of the weight update and for ``p(h | v)``; the visible conditional
+    ``sigmoid((1-beta) a0 + beta (a + W h))`` is one ``addmm`` with ``alpha = beta``.
+    Uniforms come from :class:`UniformSource`. Same path and estimator as
+    :class:`_AnnealedPath`, without its per-step temporaries.
+    """
+
+    def __init__(self, path: _AnnealedPath, v: torch.Tensor, generator: torch.Generator) -> None:
+        m = path.m
+        self.m, self.path = m, path
+        n, kw = v.shape[0], {"device": m.device, "dtype": m.dtype}
+        self.v = v.contiguous().clone()
+        self.pre = torch.empty((n, m.n_hidden), **kw)
+        self.tmp = torch.empty((n, m.n_hidden), **kw)
+        self.h = torch.empty((n, m.n_hidden), **kw)
+        self.pv = torch.empty((n, m.n_visible), **kw)
+        self.u_h = torch.empty((n, m.n_hidden), **kw)
+        self.u_v = torch.empty((n, m.n_visible), **kw)
+        self.diff = (m.visible_bias - path.base).contiguous()
+        self.uniform = UniformSource(generator)
+
+    def log_ratio(self, beta_hi: float, beta_lo: float) -> torch.Tensor:
+        """``log p*_hi(v) - log p*_lo(v)`` (float64 ``(n,)``); leaves ``pre`` for the transition."""
+        m = self.m
+        torch.addmm(m.hidden_bias, self.v, m.weight, out=self.pre)
+        d = (self.v @ self.diff).mul_(beta_hi - beta_lo).to(torch.float64)
+        d += _softplus_out(torch.mul(self.pre, beta_hi, out=self.tmp), self.tmp).sum(dim=1, dtype=torch.float64)
+        d -= _softplus_out(torch.mul(self.pre, beta_lo, out=self.tmp), self.tmp).sum(dim=1, dtype=torch.float64)
+        return d
+
+    def transition(self, beta: float) -> None:
+        """One Gibbs sweep at ``beta`` (``pre`` must belong to the current ``v``)."""
+        m = self.m
+        torch.sigmoid_(torch.mul(self.pre, beta, out=self.tmp))
+        torch.lt(self.uniform.fill_(self.u_h), self.tmp, out=self.h)
+        c = torch.add(self.path.base, self.diff, alpha=beta)  # (1-beta) a0 + beta a
+        torch.sigmoid_(torch.addmm(c, self.h, m.weight.T, alpha=beta, out=self.pv))
+        torch.lt(self.uniform.fill_(self.u_v), self.pv, out=self.v)
+
+
 def ais_log_partition(
     model: RBM,
     *,
@@ -238,7 +282,24 @@ def ais_log_partition(
             raise ValueError("betas must increase strictly from 0 to 1")
         K = len(schedule) - 1
         log_w = torch.zeros(n_runs, device=dev, dtype=torch.float64)
-        if not reverse:
+        if isinstance(model, BernoulliRBM):
+            if not reverse:
+                runs = _BernoulliAIS(path, path.sample_base(n_runs, generator), generator)
+                for k in range(1, K + 1):
+                    log_w += runs.log_ratio(schedule[k], schedule[k - 1])
+                    if k < K:
+                        runs.transition(schedule[k])
+            else:
+                idx = torch.arange(n_runs, device=dev) % data.shape[0]
+                runs = _BernoulliAIS(path, data.to(device=dev, dtype=dt)[idx], generator)
+                for _ in range(burn_in):
+                    torch.addmm(model.hidden_bias, runs.v, model.weight, out=runs.pre)
+                    runs.transition(1.0)
+                for k in range(K, 0, -1):
+                    log_w -= runs.log_ratio(schedule[k], schedule[k - 1])
+                    if k > 1:
+                        runs.transition(schedule[k - 1])
+        elif not reverse:
             v = path.sample_base(n_runs, generator)
             for k in range(1, K + 1):
                 pre = path.preactivation(v)
