@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/install-browser.sh  # Debian's chromium for tests/e2e (skips loudly where it cannot)
 export PYTHONUNBUFFERED=1
 echo "== pass 1: everything, SQLite =="
 env -u RBM_TEST_DATABASE_URL .venv/bin/python -m pytest "$@"

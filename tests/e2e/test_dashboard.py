@@ -1,0 +1,130 @@
+"""The dashboard in a real browser (Debian's chromium driven by Playwright) against a real
+`rbm-service serve`: start a job from the form, watch its progress bar reach 100% through the
+event stream, see the model's samples picture load; then again with API keys on.
+
+Artifacts: test-artifacts/dashboard.png and test-artifacts/samples-digits.png; with
+RBM_UPDATE_DOCS=1 they are also copied to docs/ (the README's pictures)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.client.server import running_server
+
+CHROMIUM = Path(os.environ.get("RBM_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_playwright = None
+
+if sync_playwright is None or not CHROMIUM.exists():
+    pytest.skip("BROWSER TEST SKIPPED: " + ("the playwright package is missing (pip install -e '.[test]')"
+                if sync_playwright is None else f"no chromium at {CHROMIUM}: run `bash scripts/install-browser.sh` "
+                "(apt-get install -y chromium); never `playwright install`"), allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("dashboard")
+    with running_server(data_dir) as url:
+        yield url, data_dir
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def train_from_form(page: Page, epochs: int, hidden: int) -> str:
+    """Fill the form for a new digits data set, submit, return the new job's id."""
+    expect(page.locator("#dataset option[value='builtin:digits']")).to_have_count(1)
+    before = set(page.locator("#jobs tr").evaluate_all("rows => rows.map(r => r.id)"))
+    page.select_option("#dataset", "builtin:digits")
+    page.fill("#n-hidden", str(hidden))
+    page.fill("#epochs", str(epochs))
+    page.click("#train")
+    expect(page.locator("#message")).to_contain_text("queued", timeout=30_000)
+    rows = set(page.locator("#jobs tr").evaluate_all("rows => rows.map(r => r.id)"))
+    (new,) = rows - before
+    return new.removeprefix("job-")
+
+
+def see_job_finish_and_samples(page: Page, job_id: str) -> str:
+    row = page.locator(f"#job-{job_id}")
+    expect(row.locator(".bar")).to_have_attribute("data-progress", "100", timeout=90_000)
+    expect(row.locator(".status")).to_have_text("succeeded", timeout=30_000)
+    model_id = page.evaluate("async (id) => (await (await fetch(`/v1/jobs/${id}`, {headers: "
+                             "localStorage.getItem('rbm-api-key') ? {Authorization: 'Bearer ' + "
+                             "localStorage.getItem('rbm-api-key')} : {}})).json()).model_id", job_id)
+    img = page.locator(f"#model-{model_id} img.samples")
+    expect(img).to_have_count(1, timeout=30_000)
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=img.element_handle(), timeout=60_000)
+    assert img.evaluate("img => img.naturalWidth") > 0
+    filters = page.locator(f"#model-{model_id} img.filters")
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=filters.element_handle(), timeout=60_000)
+    return model_id
+
+
+def test_train_from_the_form_and_watch_it_finish(server, page):
+    url, _ = server
+    started = time.monotonic()
+    page.goto(url + "/")
+    job_id = train_from_form(page, epochs=30, hidden=64)
+    # the bar moves through the event stream before the job ends (the page does not poll)
+    expect(page.locator(f"#job-{job_id} .pct")).not_to_have_text("", timeout=60_000)
+    model_id = see_job_finish_and_samples(page, job_id)
+    elapsed = time.monotonic() - started
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    samples = httpx.get(f"{url}/v1/models/{model_id}/samples.png", params={"n": 64, "steps": 1000, "seed": 0}, timeout=60)
+    assert samples.status_code == 200
+    (ARTIFACTS / "samples-digits.png").write_bytes(samples.content)
+    if os.environ.get("RBM_UPDATE_DOCS") == "1":
+        for name in ("dashboard.png", "samples-digits.png"):
+            shutil.copyfile(ARTIFACTS / name, ROOT / "docs" / name)
+    print(f"\nbrowser: job submitted, trained 30 epochs and samples shown in {elapsed:.1f}s")
+
+
+def test_with_api_keys_on_the_page_sends_the_stored_key(server, page):
+    url, data_dir = server
+    created = subprocess.run([sys.executable, "-m", "app.cli", "keys", "create", "--scope", "admin", "--name", "e2e"],
+                             env={**os.environ, "RBM_DATA_DIR": str(data_dir)}, capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+
+    page.goto(url + "/")
+    expect(page.locator("#message")).to_contain_text("401", timeout=30_000)  # no key yet: the API refuses
+    page.fill("#api-key", key)
+    page.click("#save-key")
+    expect(page.locator("#key-state")).to_have_text("key saved in this browser")
+    page.reload()  # the key survives in localStorage
+    job_id = train_from_form(page, epochs=3, hidden=16)
+    see_job_finish_and_samples(page, job_id)
