@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
              summary="Upload a dataset (.npy, .npz or .csv)", dependencies=[Idempotent])
 async def upload_dataset(ctx: ContextDep, session: SessionDep,
                          file: Annotated[UploadFile, File(description="A 2-D array: .npy, .npz or .csv")],
-                         name: Annotated[str | None, Form(max_length=200)] = None) -> Dataset:
+                         name: Annotated[str | None, Form(max_length=200, examples=["my-data"])] = None) -> Dataset:
     content = await file.read(ctx.settings.max_upload_bytes + 1)  # the service refuses what is over
     return service.create_from_upload(session, ctx.store, ctx.settings, name=name,
                                       filename=file.filename or "upload", content=content)
