@@ -11,7 +11,7 @@ import httpx
 
 from tests.chaos.procs import all_final, free_port, job_rows, models_per_job, wait_for
 
-N_JOBS = 8
+N_JOBS = 6
 
 
 def _submit_until_accepted(base: str, key: str, body: dict, deadline: float) -> str:
@@ -79,9 +79,6 @@ def test_api_restart_loses_and_duplicates_no_submission(ctx, spawn):
     wait_for(lambda: len(accepted) >= 2 or errors, 60, "the first submissions")
     api.kill9()
     time.sleep(0.5)
-    api = serve()
-    wait_for(lambda: len(accepted) >= 5 or errors, 90, "submissions after the restart")
-    api.terminate()  # a graceful restart too
     api = serve()
     submitter.join(timeout=120)
     assert not errors, errors

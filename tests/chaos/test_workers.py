@@ -86,7 +86,7 @@ def test_workers_drain_the_queue_without_double_claims(client, ctx, spawn, n_wor
     if not ctx.db.url.startswith("postgresql"):
         pytest.skip("concurrent claims are tested on PostgreSQL (the --db-only pass of scripts/test.sh)")
     training = {**TRAINING, "epochs": 3}
-    job_ids = submit(client, digits_dataset(client)["id"], 2 * n_workers, training)
+    job_ids = submit(client, digits_dataset(client)["id"], n_workers + 2, training)
     workers = [spawn("worker", "--drain", RBM_LEASE_SECONDS="60") for _ in range(n_workers)]
     wait_for(lambda: all_final(ctx, job_ids), 120, "the queue to drain", interval=0.2)
     for w in workers:
