@@ -60,3 +60,18 @@ def test_unreachable_server():
         RBMClient(url, retries=1, backoff=0.01).health()
     failed = rbm_cli("datasets", "ls", url=url)
     assert failed.returncode == 1 and "cannot reach" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_events_arrive_while_the_job_runs(server):
+    """Proof that the stream is not buffered: cancel after the first progress event, and the same
+    stream then reports the cancellation of a job that would otherwise run 1,000 epochs."""
+    with RBMClient(server) as rbm:
+        ds = rbm.create_builtin("bars-and-stripes", {"n": 3})
+        job = rbm.submit_job(ds["id"], 4, epochs=1000)
+        seen = []
+        for event in rbm.events(job["id"]):
+            seen.append((event.event, event.data.get("status")))
+            if event.event == "progress" and len([s for s in seen if s[0] == "progress"]) == 1:
+                assert rbm.cancel_job(job["id"])["status"] == "cancelling"
+        assert seen[-1] == ("status", "cancelled") and ("status", "cancelling") in seen
+        assert rbm.job(job["id"])["progress"]["epoch"] < 1000
