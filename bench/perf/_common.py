@@ -1,0 +1,169 @@
+"""Shared helpers of the performance benchmarks (bench/perf/).
+
+Every number these benchmarks report is a *ratio* against a baseline measured in the same run
+(the machines are shared and noisy): a bare GEMM loop, scikit-learn, a bare FastAPI endpoint.
+Baselines and candidates are interleaved and each keeps its best repetition, so a burst of
+load from another process hurts both sides rather than one.
+
+A benchmark prints one JSON object per goal on stdout, each line starting with ``RESULT ``;
+``run_all.py`` collects them into the PASS/FAIL table.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+
+N_ROWS, N_VISIBLE, N_HIDDEN, BATCH = 10_000, 784, 500, 100
+#: FLOPs of one CD-1 example: five (1 x V x H) products (positive h, negative v, negative h,
+#: and the two gradient outer products), 2 flops per multiply-add.
+CD1_FLOPS = 5 * 2 * N_VISIBLE * N_HIDDEN
+
+
+def result(goal: str, measured: float, target: float, unit: str = "ratio", higher_is_better: bool = True,
+           **detail: Any) -> dict[str, Any]:
+    """Print and return one goal line for run_all.py."""
+    ok = measured >= target if higher_is_better else measured <= target
+    row = {"goal": goal, "measured": round(float(measured), 4), "target": target, "unit": unit,
+           "higher_is_better": higher_is_better, "pass": bool(ok), "detail": detail}
+    print("RESULT " + json.dumps(row), flush=True)
+    return row
+
+
+def info(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def binary_data(n: int = N_ROWS, v: int = N_VISIBLE, seed: int = 0, density: float = 0.2) -> np.ndarray:
+    """A reproducible (n, v) float32 0/1 array with some structure (row-dependent densities)."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.5 * density, 1.5 * density, size=(n, 1)) * rng.uniform(0.2, 1.8, size=(1, v))
+    return (rng.random((n, v)) < np.clip(p, 0, 1)).astype(np.float32)
+
+
+def best_of(fns: dict[str, Callable[[], float | None]], repeats: int) -> dict[str, float]:
+    """Run each ``fn`` ``repeats`` times, interleaved; keep the shortest wall time of each.
+
+    A function may return its own elapsed time (to exclude setup); otherwise it is timed whole.
+    """
+    best = {k: float("inf") for k in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            own = fn()
+            dt = own if own is not None else time.perf_counter() - t0
+            best[name] = min(best[name], dt)
+    return best
+
+
+def gemm_only_epoch_seconds(data: Any, n_hidden: int = N_HIDDEN, batch: int = BATCH, k: int = 1) -> float:
+    """One epoch of a bare CD-k GEMM loop: the products only, preallocated, no randomness.
+
+    Per batch: positive ``h = v W``, then k times ``v' = h W^T``, ``h' = v' W``, then the two
+    gradient products ``v^T h`` and ``v'^T h'`` accumulated into one buffer.
+    """
+    import torch
+
+    with torch.no_grad():
+        x = torch.as_tensor(data)
+        n, v_dim = x.shape
+        g = torch.Generator().manual_seed(0)
+        w = 0.01 * torch.randn(v_dim, n_hidden, generator=g)
+        a, b = torch.zeros(v_dim), torch.zeros(n_hidden)
+        h0, h1 = torch.empty(batch, n_hidden), torch.empty(batch, n_hidden)
+        v1, grad = torch.empty(batch, v_dim), torch.empty(v_dim, n_hidden)
+        t0 = time.perf_counter()
+        for lo in range(0, n - batch + 1, batch):
+            v0 = x[lo:lo + batch]
+            torch.addmm(b, v0, w, out=h0)
+            src = h0
+            for _ in range(k):
+                torch.addmm(a, src, w.T, out=v1)
+                torch.addmm(b, v1, w, out=h1)
+                src = h1
+            torch.addmm(grad, v0.T, h0, beta=0.0, out=grad)
+            grad.addmm_(v1.T, h1, alpha=-1.0)
+        return time.perf_counter() - t0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def service(env_extra: dict[str, str] | None = None, embedded_worker: bool = True) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    """A real ``rbm-service serve`` (API + embedded worker process) on a free port in a temp dir."""
+    tmp = Path(tempfile.mkdtemp(prefix="rbm-bench-"))
+    port = free_port()
+    env = dict(os.environ)
+    env.update({"RBM_DATA_DIR": str(tmp), "RBM_PORT": str(port), "RBM_DEVICE": "cpu",
+                "RBM_LOG_LEVEL": "WARNING", "RBM_EMBEDDED_WORKER": "true" if embedded_worker else "false",
+                "RBM_WORKER_POLL_SECONDS": "0.05"})
+    env.update(env_extra or {})
+    proc = subprocess.Popen([PY, "-m", "app.cli", "serve"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(tmp / "serve.log", "wb"))
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("service did not start:\n" + (tmp / "serve.log").read_text()[-3000:])
+            time.sleep(0.1)
+        yield url, proc, tmp
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def upload_array(client: Any, url: str, array: np.ndarray, name: str = "bench") -> str:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    r = client.post(url + "/v1/datasets", files={"file": ("data.npy", buf.getvalue(), "application/octet-stream")},
+                    data={"name": name}, timeout=120)
+    r.raise_for_status()
+    return str(r.json()["id"])
+
+
+def machine() -> str:
+    try:
+        import torch
+
+        tv = torch.__version__
+    except ImportError:  # pragma: no cover
+        tv = "?"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs, torch {tv}"

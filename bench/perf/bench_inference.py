@@ -1,0 +1,127 @@
+"""Goals 3 and 7: free-energy latency, binary bodies, micro-batching, API latency under training.
+
+3a: median latency of ``POST /free-energy`` with 100x784 JSON against a bare FastAPI endpoint
+    (``_bare_app.py``, uvicorn, same host) that only parses the same JSON; target <= 2x.
+3b: the same query as raw float32 (application/octet-stream): latency vs the JSON query (reported).
+3c: throughput of 1-row queries from 32 concurrent clients, micro-batching on (default settings)
+    vs off (RBM_INFERENCE_BATCH_WAIT_MS=0); target >= 3x.
+7:  median 100x784 JSON latency while the embedded worker trains 784x500 vs idle (reported).
+
+    .venv/bin/python bench/perf/bench_inference.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import statistics
+import subprocess
+import time
+
+import httpx
+import numpy as np
+from safetensors.numpy import save as save_numpy
+
+from _common import PY, ROOT, binary_data, free_port, info, result, service, upload_array
+
+
+def upload_model(client: httpx.Client, url: str) -> str:
+    rng = np.random.default_rng(0)
+    t = {"weight": rng.normal(0, 0.05, (784, 500)), "visible_bias": rng.normal(-1, 0.1, 784),
+         "hidden_bias": rng.normal(0, 0.1, 500)}
+    blob = save_numpy({k: np.ascontiguousarray(x, dtype=np.float32) for k, x in t.items()},
+                      metadata={"visible_type": "bernoulli"})
+    r = client.post(url + "/v1/models", files={"file": ("m.safetensors", blob)})
+    r.raise_for_status()
+    return str(r.json()["id"])
+
+
+def latency(client: httpx.Client, url: str, n: int, **kw) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        r = client.post(url, **kw)
+        times.append(time.perf_counter() - t0)
+        r.raise_for_status()
+    return statistics.median(times)
+
+
+async def throughput(url: str, body: bytes, clients: int = 32, seconds: float = 4.0) -> float:
+    done = 0
+    stop = time.perf_counter() + seconds
+    headers = {"content-type": "application/octet-stream", "x-shape": "1,784"}
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=clients)) as client:
+        async def one() -> None:
+            nonlocal done
+            while time.perf_counter() < stop:
+                r = await client.post(url, content=body, headers=headers)
+                r.raise_for_status()
+                done += 1
+        await asyncio.gather(*(one() for _ in range(clients)))
+    return done / seconds
+
+
+def main() -> None:
+    x = binary_data(100)
+    js = {"data": x.tolist()}
+    raw = x.tobytes()
+    port = free_port()
+    bare = subprocess.Popen([PY, "-m", "uvicorn", "_bare_app:app", "--port", str(port), "--log-level", "warning"],
+                            cwd=os.path.dirname(__file__))
+    try:
+        with service(embedded_worker=True) as (url, _proc, _tmp):
+            client = httpx.Client(timeout=60)
+            mid = upload_model(client, url)
+            fe = f"{url}/v1/models/{mid}/free-energy"
+            bare_url = f"http://127.0.0.1:{port}/parse"
+            for _ in range(50):
+                try:
+                    client.post(bare_url, json=js).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            lat = {"svc": [], "bare": [], "raw": []}
+            for _ in range(3):  # interleaved rounds, best median of each
+                lat["bare"].append(latency(client, bare_url, 15, json=js))
+                lat["svc"].append(latency(client, fe, 15, json=js))
+                lat["raw"].append(latency(client, fe, 15, content=raw,
+                                          headers={"content-type": "application/octet-stream", "x-shape": "100,784"}))
+            svc, b, rw = min(lat["svc"]), min(lat["bare"]), min(lat["raw"])
+            info(f"free energy 100x784: service {svc * 1e3:.2f} ms, bare parse {b * 1e3:.2f} ms, raw float32 {rw * 1e3:.2f} ms")
+            result("3a free-energy 100x784 JSON latency / bare parse endpoint (<= 2)", svc / b, 2.0,
+                   higher_is_better=False, service_ms=round(svc * 1e3, 2), bare_ms=round(b * 1e3, 2))
+            result("3b raw float32 body latency / JSON latency (reported)", rw / svc, float("inf"),
+                   higher_is_better=False, raw_ms=round(rw * 1e3, 2))
+            one_row = x[:1].tobytes()
+            batched = asyncio.run(throughput(fe, one_row))
+
+            # goal 7: latency while the worker trains a 784x500 model
+            ds = upload_array(client, url, binary_data())
+            idle = latency(client, fe, 20, json=js)
+            job = client.post(url + "/v1/jobs", json={"dataset_id": ds, "model": {"n_hidden": 500},
+                                                     "training": {"epochs": 100}}).json()["id"]
+            while client.get(f"{url}/v1/jobs/{job}").json()["status"] != "running":
+                time.sleep(0.05)
+            time.sleep(1.0)
+            busy = latency(client, fe, 20, json=js)
+            client.post(f"{url}/v1/jobs/{job}/cancel")
+            info(f"API latency idle {idle * 1e3:.2f} ms, while training {busy * 1e3:.2f} ms")
+            result("7 API free-energy latency while a job trains / idle (reported)", busy / idle, float("inf"),
+                   higher_is_better=False, idle_ms=round(idle * 1e3, 2), busy_ms=round(busy * 1e3, 2),
+                   worker_threads=os.environ.get("RBM_WORKER_THREADS", "0 (torch default)"),
+                   omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", "unset"))
+        with service({"RBM_INFERENCE_BATCH_WAIT_MS": "0"}, embedded_worker=False) as (url, _proc, _tmp):
+            client = httpx.Client(timeout=60)
+            mid = upload_model(client, url)
+            unbatched = asyncio.run(throughput(f"{url}/v1/models/{mid}/free-energy", one_row))
+        info(f"32 clients, 1-row queries: batched {batched:.0f}/s, unbatched {unbatched:.0f}/s")
+        result("3c 32 concurrent clients throughput, micro-batched / unbatched (>= 3)", batched / unbatched, 3.0,
+               batched_rps=round(batched), unbatched_rps=round(unbatched))
+    finally:
+        bare.terminate()
+        bare.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

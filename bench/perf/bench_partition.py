@@ -1,0 +1,76 @@
+"""Goal 4: AIS and exact log Z.
+
+4a: AIS on a 784x500 bernoulli model, 100 runs x 10,000 betas (``--betas`` to change), against
+    its pure GEMM time measured in the same run: per beta the two products of one Gibbs sweep
+    of 100 runs (``v W`` and ``h W^T``), preallocated. Target: AIS time <= 2x.
+4b: exact log Z of a 784x24 model (2^24 hidden states) in < 20 s, with the process's peak RSS
+    growth < 1 GiB; 4c reports 2^20 (784x20) too.
+
+    .venv/bin/python bench/perf/bench_partition.py [--betas 10000] [--skip-24]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import torch
+
+from _common import best_of, info, result
+
+
+def model(v: int, h: int, seed: int = 0):
+    from app.rbm.model import BernoulliRBM
+
+    g = torch.Generator().manual_seed(seed)
+    return BernoulliRBM(0.05 * torch.randn(v, h, generator=g), 0.1 * torch.randn(v, generator=g) - 1.0,
+                        0.1 * torch.randn(h, generator=g))
+
+
+def gemm_seconds(m, n_runs: int, n_betas: int) -> float:
+    v = (torch.rand(n_runs, m.n_visible) < 0.2).float()
+    h = torch.empty(n_runs, m.n_hidden)
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        for _ in range(n_betas):
+            torch.addmm(m.hidden_bias, v, m.weight, out=h)
+            torch.addmm(m.visible_bias, h, m.weight.T, out=v)
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    from app.rbm.partition import ais_log_partition, exact_log_partition
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--betas", type=int, default=10_000)
+    ap.add_argument("--skip-24", action="store_true")
+    args = ap.parse_args()
+    m = model(784, 500)
+    g = torch.Generator().manual_seed(0)
+    best = best_of({"gemm": lambda: gemm_seconds(m, 100, args.betas),
+                    "ais": lambda: (ais_log_partition(m, n_runs=100, n_betas=args.betas, generator=g), None)[1]}, 2)
+    info(f"AIS {best['ais']:.2f}s  pure GEMM {best['gemm']:.2f}s")
+    result("4a AIS 784x500 100 runs x 10k betas / pure GEMM time (<= 2)", best["ais"] / best["gemm"], 2.0,
+           higher_is_better=False, ais_s=round(best["ais"], 3), gemm_s=round(best["gemm"], 3), betas=args.betas)
+
+    m20 = model(784, 20, 1)
+    t20 = best_of({"exact": lambda: (exact_log_partition(m20, max_bits=24), None)[1]}, 2)["exact"]
+    info(f"exact 2^20 {t20:.2f}s")
+    result("4c exact log Z 2^20 states (784x20) seconds", t20, 0.8, unit="s", higher_is_better=False)
+    if not args.skip_24:
+        m24 = model(784, 24, 2)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        t0 = time.perf_counter()
+        exact_log_partition(m24, max_bits=24)
+        t24 = time.perf_counter() - t0
+        grow = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss0
+        info(f"exact 2^24 {t24:.2f}s, peak RSS growth {grow / 2**20:.0f} MiB")
+        result("4b exact log Z 2^24 states (784x24) seconds (< 20)", t24, 20.0, unit="s", higher_is_better=False,
+               peak_rss_growth_mib=round(grow / 2**20, 1))
+        result("4d exact log Z 2^24 peak RSS growth MiB (< 1024)", grow / 2**20, 1024.0, unit="MiB",
+               higher_is_better=False)
+
+
+if __name__ == "__main__":
+    main()

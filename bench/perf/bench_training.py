@@ -1,0 +1,146 @@
+"""Goals 1 and 5: training through the service against scikit-learn and a bare GEMM loop.
+
+A real ``rbm-service serve`` (API + embedded worker process) trains 784x500 CD-1, batch 100,
+on 10,000 x 784 binary rows uploaded over HTTP. Service throughput is epochs x rows over the
+job's wall time from ``started_at`` to ``finished_at``: it includes data load, model init,
+per-epoch metrics, checkpoints and database writes and the final model store.
+Baselines in the same run: sklearn BernoulliRBM (PCD-1, 500 hidden, batch 100, n_iter=1) on
+float64 and on float32 data, and the bare GEMM-only loop of ``_common.gemm_only_epoch_seconds``.
+The worker's peak RSS is sampled during the job (goal 5).
+
+    .venv/bin/python bench/perf/bench_training.py [--epochs 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from datetime import datetime
+
+import httpx
+import numpy as np
+import psutil
+
+from _common import BATCH, N_HIDDEN, N_ROWS, N_VISIBLE, best_of, binary_data, gemm_only_epoch_seconds, info, \
+    result, service, upload_array
+
+
+def _ts(s: str) -> float:
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def sklearn_seconds(x: np.ndarray) -> float:
+    from sklearn.neural_network import BernoulliRBM
+
+    rbm = BernoulliRBM(n_components=N_HIDDEN, batch_size=BATCH, n_iter=1, random_state=0)
+    t0 = time.perf_counter()
+    rbm.fit(x)
+    return time.perf_counter() - t0
+
+
+def run_job(client: httpx.Client, url: str, ds: str, training: dict, worker: psutil.Process | None) -> dict:
+    """Submit, wait, return the job plus the worker's peak RSS while it ran."""
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set() and worker is not None:
+            try:
+                peak[0] = max(peak[0], worker.memory_info().rss)
+            except psutil.Error:
+                return
+            time.sleep(0.01)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    t_submit = time.time()
+    r = client.post(url + "/v1/jobs", json={"dataset_id": ds, "model": {"n_hidden": N_HIDDEN},
+                                            "training": {"batch_size": BATCH, **training}})
+    r.raise_for_status()
+    job_id = r.json()["id"]
+    while True:
+        job = client.get(f"{url}/v1/jobs/{job_id}").json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.02)
+    stop.set()
+    th.join()
+    if job["status"] != "succeeded":
+        raise RuntimeError(f"job {job_id} {job['status']}: {job.get('error')}")
+    job["_peak_rss"] = peak[0]
+    job["_submit"] = t_submit
+    return job
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=8)
+    args = ap.parse_args()
+    x32 = binary_data()
+    x64 = x32.astype(np.float64)
+    with service() as (url, proc, _tmp):
+        server = psutil.Process(proc.pid)
+        time.sleep(1.0)
+        kids = server.children(recursive=True)
+        worker = kids[0] if kids else None
+        idle_rss = worker.memory_info().rss if worker else 0
+        client = httpx.Client(timeout=60)
+        ds = upload_array(client, url, x32)
+        run_job(client, url, ds, {"epochs": 1, "method": "cd", "k": 1}, worker)  # warm-up: imports, caches
+        gemm: list[float] = []
+        sk64: list[float] = []
+        sk32: list[float] = []
+        svc: list[dict] = []
+        for _ in range(2):  # interleave service jobs with the baselines
+            best = best_of({"gemm": lambda: gemm_only_epoch_seconds(x32)}, 3)
+            gemm.append(best["gemm"])
+            svc.append(run_job(client, url, ds, {"epochs": args.epochs, "method": "cd", "k": 1}, worker))
+            sk64.append(sklearn_seconds(x64))
+            sk32.append(sklearn_seconds(x32))
+        gemm_rate = N_ROWS / min(gemm)
+        sk64_rate, sk32_rate = N_ROWS / min(sk64), N_ROWS / min(sk32)
+        best_job = min(svc, key=lambda j: _ts(j["finished_at"]) - _ts(j["started_at"]))
+        wall = _ts(best_job["finished_at"]) - _ts(best_job["started_at"])
+        svc_rate = args.epochs * N_ROWS / wall
+        train_s = sum(m["epoch_seconds"] for m in best_job["metrics"])
+        metric_s = sum(m.get("metrics_seconds", 0.0) for m in best_job["metrics"])
+        info(f"gemm {gemm_rate:,.0f} ex/s  sklearn f64 {sk64_rate:,.0f}  f32 {sk32_rate:,.0f}  service {svc_rate:,.0f} "
+             f"(train loop {args.epochs * N_ROWS / train_s:,.0f}; wall {wall:.2f}s = train {train_s:.2f} + "
+             f"metrics {metric_s:.2f} + other {wall - train_s - metric_s:.2f})")
+        detail = dict(service_ex_s=round(svc_rate), gemm_ex_s=round(gemm_rate), sklearn_f64_ex_s=round(sk64_rate),
+                      sklearn_f32_ex_s=round(sk32_rate), train_loop_ex_s=round(args.epochs * N_ROWS / train_s),
+                      wall_s=round(wall, 3), train_s=round(train_s, 3), metrics_s=round(metric_s, 3))
+        result("1a training vs sklearn float64 (>= 4x)", svc_rate / sk64_rate, 4.0, **detail)
+        result("1b training vs sklearn float32 (>= 2x)", svc_rate / sk32_rate, 2.0, **detail)
+        result("1c training vs bare GEMM loop (>= 0.85)", svc_rate / gemm_rate, 0.85, **detail)
+
+        # CD-k / PCD-k: rate x (1+k)/2 should stay >= the CD-1 rate (the work grows about that fast).
+        k = 3
+        for method in ("cd", "pcd"):
+            job = run_job(client, url, ds, {"epochs": 3, "method": method, "k": k}, worker)
+            w = _ts(job["finished_at"]) - _ts(job["started_at"])
+            rate = 3 * N_ROWS / w
+            gk = N_ROWS / best_of({"g": lambda: gemm_only_epoch_seconds(x32, k=k)}, 2)["g"]
+            result(f"1d {method.upper()}-{k} rate*(1+k)/2 vs CD-1 rate (>= 1)", rate * (1 + k) / 2 / svc_rate, 1.0,
+                   ex_s=round(rate), gemm_k_ex_s=round(gk), vs_gemm_k=round(rate / gk, 3))
+
+        # Time to first epoch: submit -> first epoch begins; bounded above by a 1-epoch job's
+        # (finished - submitted) minus its epoch training time (so it also counts metrics, checkpoint, store).
+        one = run_job(client, url, ds, {"epochs": 1, "method": "cd", "k": 1}, worker)
+        first = (_ts(one["finished_at"]) - one["_submit"]) - one["metrics"][0]["epoch_seconds"]
+        claim = _ts(one["started_at"]) - one["_submit"]
+        result("1e time to first epoch, upper bound (s, < 1)", first, 1.0, unit="s", higher_is_better=False,
+               claim_s=round(claim, 3))
+
+        # Goal 5: peak RSS growth of the worker over its idle size vs data + model + chains.
+        model_bytes = 4 * (N_VISIBLE * N_HIDDEN + N_VISIBLE + N_HIDDEN)
+        state_bytes = x32.nbytes + 4 * model_bytes + 4 * BATCH * (N_VISIBLE + N_HIDDEN) * 2
+        peak = max(j["_peak_rss"] for j in svc)
+        result("5a worker peak RSS growth / (data + model state + chains) (<= 2)", (peak - idle_rss) / state_bytes,
+               2.0, higher_is_better=False, idle_mb=round(idle_rss / 2**20, 1), peak_mb=round(peak / 2**20, 1),
+               state_mb=round(state_bytes / 2**20, 1))
+
+
+if __name__ == "__main__":
+    main()
