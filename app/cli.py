@@ -16,6 +16,8 @@ log = logging.getLogger("rbm_service")
 def _setup_logging() -> None:
     logging.basicConfig(level=os.environ.get("RBM_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic narrates every connection at INFO; the migrate step logs its own one-line summary.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -28,6 +30,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         migrate.downgrade(url, args.downgrade)
     else:
         migrate.upgrade(url)
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    log.info("database schema at revision %s", migrate.current_revision(engine))
+    engine.dispose()
     return 0
 
 

@@ -26,3 +26,12 @@ class DataUnavailable(DataError):
     def __init__(self, message: str, install_hint: str) -> None:
         super().__init__(f"{message} Install it with: {install_hint}")
         self.install_hint = install_hint
+
+
+class LimitExceeded(DataError):
+    """The data is larger than a limit the caller set; ``limit`` names which ("rows" or "features"),
+    so a service can point at its own setting."""
+
+    def __init__(self, message: str, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit

@@ -34,7 +34,7 @@ from typing import IO, Literal
 
 import numpy as np
 
-from app.data.errors import DataError
+from app.data.errors import DataError, LimitExceeded
 
 ValueType = Literal["binary", "continuous"]
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".npy", ".npz", ".csv")
@@ -162,10 +162,10 @@ def _check_shape(shape: Sequence[int], what: str, limits: _Limits) -> None:
     if n_rows == 0 or n_features == 0:
         raise DataError(f"{what} is empty (shape {tuple(shape)}); it needs at least one sample and one feature.")
     if limits.max_rows is not None and n_rows > limits.max_rows:
-        raise DataError(f"{what} has {n_rows} samples; at most {limits.max_rows} are allowed. Upload a subset.")
+        raise LimitExceeded(f"{what} has {n_rows} samples; at most {limits.max_rows} are allowed. Upload a subset.", "rows")
     if limits.max_features is not None and n_features > limits.max_features:
-        raise DataError(
-            f"{what} has {n_features} features per sample; at most {limits.max_features} are allowed."
+        raise LimitExceeded(
+            f"{what} has {n_features} features per sample; at most {limits.max_features} are allowed.", "features"
         )
 
 
@@ -303,7 +303,7 @@ def _parse_csv(content: bytes, limits: _Limits) -> ParsedUpload:
     else:
         start = first
     if limits.max_features is not None and len(fields) > limits.max_features:
-        raise DataError(f"The CSV file has {len(fields)} columns; at most {limits.max_features} are allowed.")
+        raise LimitExceeded(f"The CSV file has {len(fields)} columns; at most {limits.max_features} are allowed.", "features")
     max_rows = None if limits.max_rows is None else limits.max_rows + 1
     try:
         with warnings.catch_warnings():
@@ -321,7 +321,7 @@ def _parse_csv(content: bytes, limits: _Limits) -> ParsedUpload:
             f"columns in every row ({exc}).{hint}"
         ) from exc
     if limits.max_rows is not None and arr.shape[0] > limits.max_rows:
-        raise DataError(f"The CSV file has more than {limits.max_rows} samples (rows); upload a subset.")
+        raise LimitExceeded(f"The CSV file has more than {limits.max_rows} samples (rows); upload a subset.", "rows")
     if header is not None and len(header) != arr.shape[1]:
         raise DataError(f"The CSV header has {len(header)} columns but the data rows have {arr.shape[1]}.")
     _check_shape(arr.shape, "The CSV file", limits)

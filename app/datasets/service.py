@@ -6,9 +6,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import Conflict, NotFound, PayloadTooLarge
+from app.core.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from app.core.settings import Settings
 from app.data.builtin import load_builtin
+from app.data.errors import LimitExceeded
 from app.data.parsing import parse_upload
 from app.datasets.arrays import remember_builtin
 from app.db.tables import Dataset, Job
@@ -35,8 +36,12 @@ def create_from_upload(session: Session, store: ArtifactStore, settings: Setting
     if len(content) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"upload is {len(content)} bytes; the limit is {settings.max_upload_bytes} "
                               "(setting RBM_MAX_UPLOAD_BYTES)")
-    parsed = parse_upload(filename, content, max_rows=settings.max_dataset_rows,
-                          max_features=settings.max_features)
+    try:
+        parsed = parse_upload(filename, content, max_rows=settings.max_dataset_rows,
+                              max_features=settings.max_features)
+    except LimitExceeded as exc:
+        setting = {"rows": "RBM_MAX_DATASET_ROWS", "features": "RBM_MAX_FEATURES"}[exc.limit]
+        raise InvalidRequest(f"{exc.message} (setting {setting})") from exc
     train, test = parsed.train, parsed.test
     dataset = Dataset(
         name=name or filename.rsplit("/", 1)[-1][:200] or "upload", source="upload",

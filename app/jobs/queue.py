@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.db.tables import Job, Model, new_id
+from app.db.types import UTCDateTime
 from app.jobs.events import append_event
 
 ACTIVE = ("running", "cancelling")
@@ -34,7 +35,7 @@ def claim_next(session: Session, owner: str, lease_seconds: float) -> str | None
     job_id = session.scalar(
         update(Job).where(Job.id == oldest, Job.status == "queued")
         .values(status="running", lease_owner=owner, lease_expires_at=t + timedelta(seconds=lease_seconds),
-                attempts=Job.attempts + 1, started_at=t)
+                attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, literal(t, UTCDateTime())))
         .returning(Job.id))
     if job_id is not None:
         append_event(session, job_id, "status", {"status": "running", "owner": owner})
