@@ -48,7 +48,7 @@ class SampleOut(BaseModel):
 class DataSource(BaseModel):
     """Vectors given inline, or rows of a stored dataset: the shared input of the estimators."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": [[0, 1, 1, 0], [1, 0, 0, 1]]}]})
 
     data: Vectors | None = Field(None, description="Visible vectors, one per row.")
     dataset_id: str | None = Field(None, description="Use this dataset's rows instead of `data`.")
