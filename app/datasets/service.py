@@ -11,7 +11,7 @@ from app.core.settings import Settings
 from app.data.builtin import load_builtin
 from app.data.errors import LimitExceeded
 from app.data.parsing import parse_upload
-from app.datasets.arrays import remember_builtin
+from app.datasets.arrays import dataset_arrays, remember_builtin
 from app.db.tables import Dataset, Job
 from app.storage.artifacts import ArtifactStore
 
@@ -29,6 +29,21 @@ def get_dataset(session: Session, dataset_id: str) -> Dataset:
     if dataset is None:
         raise NotFound("dataset", dataset_id)
     return dataset
+
+
+def rows_for_model(session: Session, store: ArtifactStore, dataset_id: str, split: str, n_visible: int,
+                   limit: int | None = None) -> np.ndarray:
+    """Rows of one split of a dataset that a model with ``n_visible`` units will read; 422 if they
+    cannot be: the widths differ, or the split does not exist."""
+    dataset = get_dataset(session, dataset_id)
+    if dataset.n_features != n_visible:
+        raise InvalidRequest(f"dataset {dataset_id!r} has {dataset.n_features} features; the model has "
+                             f"{n_visible} visible units")
+    train, test = dataset_arrays(dataset, store)
+    rows = train if split == "train" else test
+    if rows is None or rows.shape[0] == 0:
+        raise InvalidRequest(f"dataset {dataset_id!r} has no {split} split; use split='train'")
+    return rows if limit is None else rows[:limit]
 
 
 def create_from_upload(session: Session, store: ArtifactStore, settings: Settings, *,

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest, PayloadTooLarge
 from app.core.settings import Settings
-from app.datasets.arrays import dataset_arrays
-from app.datasets.service import get_dataset
+from app.datasets.service import rows_for_model
 from app.db.tables import Model
 from app.inference.schemas import DataSource, KLOut, KLRequest, PartitionOut, PartitionRequest
 from app.inference.tensors import vectors_to_tensor
@@ -32,15 +31,7 @@ def enumerated_bits(model: RBM) -> int:
 
 def dataset_rows(ctx: ServiceContext, session: Session, dataset_id: str, split: str,
                  model: RBM, limit: int | None = None) -> np.ndarray:
-    dataset = get_dataset(session, dataset_id)
-    if dataset.n_features != model.n_visible:
-        raise InvalidRequest(f"dataset {dataset_id!r} has {dataset.n_features} features; the model has "
-                             f"{model.n_visible} visible units")
-    train, test = dataset_arrays(dataset, ctx.store)
-    rows = train if split == "train" else test
-    if rows is None:
-        raise InvalidRequest(f"dataset {dataset_id!r} has no test split; use split='train'")
-    return rows if limit is None else rows[:limit]
+    return rows_for_model(session, ctx.store, dataset_id, split, model.n_visible, limit)
 
 
 def resolve_vectors(ctx: ServiceContext, session: Session, source: DataSource, model: RBM) -> torch.Tensor:

@@ -10,8 +10,7 @@ import torch
 
 from app.core.errors import InvalidRequest, PayloadTooLarge
 from app.core.settings import Settings
-from app.datasets.arrays import dataset_arrays
-from app.datasets.service import get_dataset
+from app.datasets.service import rows_for_model
 from app.inference.schemas import SampleRequest
 from app.inference.tensors import vectors_to_tensor
 from app.rbm.model import RBM
@@ -49,11 +48,7 @@ def initial_state(req: SampleRequest, model: RBM, settings: Settings, session: S
         return vectors_to_tensor(req.vectors, model, settings, what="vectors")
     if not req.dataset_id:
         raise InvalidRequest("init='data' needs `dataset_id`")
-    dataset = get_dataset(session, req.dataset_id)
-    if dataset.n_features != model.n_visible:
-        raise InvalidRequest(f"dataset {dataset.id!r} has {dataset.n_features} features; the model has "
-                             f"{model.n_visible} visible units")
-    train, _ = dataset_arrays(dataset, store)
+    train = rows_for_model(session, store, req.dataset_id, "train", model.n_visible)
     n = min(req.n_chains or req.n_samples, req.n_samples)
     rows = torch.randint(0, train.shape[0], (n,), generator=torch.Generator().manual_seed(generator.initial_seed()))
     start = torch.from_numpy(np.asarray(train[np.sort(rows.numpy())], dtype=np.float32))

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.core.context import ServiceContext
 from app.core.errors import Conflict, InvalidRequest
-from app.datasets.arrays import dataset_arrays
-from app.datasets.service import get_dataset
+from app.datasets.service import rows_for_model
 from app.db.tables import Dataset, Model
 from app.inference import service as inference
 from app.inference.schemas import SampleRequest
@@ -63,14 +62,7 @@ def reconstruction_images(ctx: ServiceContext, session: Session, row: Model, mod
     ident = dataset_id or row.dataset_id
     if ident is None:
         raise InvalidRequest(f"model {row.id!r} has no training dataset; pass dataset_id=... to reconstruct its rows")
-    dataset = get_dataset(session, ident)
-    if dataset.n_features != model.n_visible:
-        raise InvalidRequest(f"dataset {dataset.id!r} has {dataset.n_features} features; the model has "
-                             f"{model.n_visible} visible units")
-    train, test = dataset_arrays(dataset, ctx.store)
-    rows = train if split == "train" else test
-    if rows is None or rows.shape[0] == 0:
-        raise InvalidRequest(f"dataset {dataset.id!r} has no {split} split; use split=train")
+    rows = rows_for_model(session, ctx.store, ident, split, model.n_visible)
     pick = np.sort(np.random.default_rng(seed).choice(rows.shape[0], size=min(n, rows.shape[0]), replace=False))
     data = torch.from_numpy(np.asarray(rows[pick], dtype=np.float32)).to(model.device, model.dtype)
     with torch.no_grad():

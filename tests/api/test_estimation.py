@@ -197,3 +197,19 @@ def test_non_safetensors_upload_and_bad_image_shape_are_422(client, bb):
                                             data={"image_shape": "2,2"}), 422)
     assert ok(client.post("/v1/models", files={"file": ("m.safetensors", blob)}, data={"image_shape": "2,3"}),
               201)["image_shape"] == [2, 3]
+
+
+def test_sampling_from_data_and_from_given_vectors(client, bb):
+    model, _ = bb
+    url = f"/v1/models/{model['id']}/samples"
+    rows = all_states(V)[[5, 9]].astype(np.float32)
+    ds = upload_array(client, rows)
+    # zero sweeps: the chains are still at their starting states
+    from_data = np.array(ok(client.post(url, json={"init": "data", "dataset_id": ds["id"], "steps": 0,
+                                                   "n_samples": 6, "seed": 1}))["samples"])
+    assert {tuple(r) for r in from_data} <= {tuple(r) for r in rows}
+    given = np.array(ok(client.post(url, json={"init": "vectors", "vectors": rows.tolist(), "steps": 0,
+                                               "n_samples": 4}))["samples"])
+    np.testing.assert_array_equal(given, rows[[0, 1, 0, 1]])
+    wrong = upload_array(client, np.zeros((3, V + 1), dtype=np.float32))
+    assert str(V) in error_of(client.post(url, json={"init": "data", "dataset_id": wrong["id"]}), 422)
