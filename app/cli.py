@@ -104,6 +104,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    from app.core.settings import get_settings
+    from app.db.session import Database
+    from app.storage.artifacts import ArtifactStore
+    from app.storage.gc import sweep_orphans
+
+    settings = get_settings()
+    cmd_migrate(argparse.Namespace(downgrade=None))  # a fresh data dir has an empty store and no tables yet
+    db = Database(settings.resolved_database_url)
+    grace = args.grace_seconds if args.grace_seconds is not None else 2 * settings.lease_seconds
+    with db.session() as session:
+        result = sweep_orphans(session, ArtifactStore(settings.resolved_artifact_dir), grace, dry_run=args.dry_run)
+    db.dispose()
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {result.removed} orphaned artifact(s), {result.bytes_freed:,} bytes; kept {result.kept}")
+    return 0
+
+
 def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
     """An embedded worker ends with the server that started it, even if the server was killed."""
     while not stop.wait(1.0):
@@ -128,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations (or --downgrade REV)")
     migrate.add_argument("--downgrade", default=None, metavar="REV")
     migrate.set_defaults(func=cmd_migrate)
+    gc = sub.add_parser("gc", help="delete artifact files no database row refers to (left by killed workers)")
+    gc.add_argument("--dry-run", action="store_true", help="only report what would be removed")
+    gc.add_argument("--grace-seconds", type=float, default=None,
+                    help="keep files younger than this (default: 2 x RBM_LEASE_SECONDS)")
+    gc.set_defaults(func=cmd_gc)
     add_keys_parser(sub)
     return parser
 

@@ -80,7 +80,7 @@ def complete(session: Session, job_id: str, owner: str, model: Model) -> bool:
     model.id = model.id or new_id()  # the job row points at it before the insert flushes
     status = session.scalar(update(Job).where(_owned(job_id, owner), Job.status == "running")
                             .values(status="succeeded", model_id=model.id, finished_at=now(),
-                                    lease_owner=None, lease_expires_at=None)
+                                    lease_owner=None, lease_expires_at=None, checkpoint_key=None)
                             .returning(Job.status))
     if status is None:
         session.rollback()
@@ -92,11 +92,12 @@ def complete(session: Session, job_id: str, owner: str, model: Model) -> bool:
 
 
 def finish(session: Session, job_id: str, owner: str, status: str, error: str | None = None) -> bool:
-    """End an owned job as ``failed`` or ``cancelled``."""
+    """End an owned job as ``failed`` or ``cancelled``. Its checkpoint file is then unreferenced:
+    ``rbm-service gc`` removes it."""
     assert status in ("failed", "cancelled")
     done = session.scalar(update(Job).where(_owned(job_id, owner))
                           .values(status=status, error=error, finished_at=now(),
-                                  lease_owner=None, lease_expires_at=None)
+                                  lease_owner=None, lease_expires_at=None, checkpoint_key=None)
                           .returning(Job.id))
     if done is None:
         session.rollback()
@@ -145,9 +146,9 @@ def reap_expired(session: Session, max_attempts: int) -> list[tuple[str, str]]:
     for job_id, status, attempts, owner in expired:
         guard = (Job.id == job_id) & (Job.status == status) & (Job.lease_owner == owner) & (Job.lease_expires_at < t)
         if status == "cancelling":
-            new, values = "cancelled", {"finished_at": t}
+            new, values = "cancelled", {"finished_at": t, "checkpoint_key": None}
         elif attempts >= max_attempts:
-            new, values = "failed", {"finished_at": t, "error": f"worker lost {attempts} time(s) "
+            new, values = "failed", {"finished_at": t, "checkpoint_key": None, "error": f"worker lost {attempts} time(s) "
                                      f"(lease expired); giving up after max_attempts={max_attempts}"}
         else:
             new, values = "queued", {}
