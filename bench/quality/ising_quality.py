@@ -32,11 +32,17 @@ from app.rbm.sampling import draw_samples  # noqa: E402
 
 TEMPS = [1.5, 2.0, T_CRITICAL, 2.5, 3.0]
 #: job options used here; everything else is the API default
-L8_JOB = {"model": {"n_hidden": 64}, "training": {"method": "cd", "k": 5, "epochs": 100, "lr_schedule": "cosine", "seed": 0}}
-L8_DATA = {"n_samples": 20000, "seed": 1}
-L4_JOB = {"model": {"n_hidden": 32}, "training": {"method": "cd", "k": 5, "epochs": 30, "seed": 0}}
+#: L=8: more data (60k configurations) with momentum 0.9 and no weight decay is what brings the
+#: energy within 1 % at T >= 2 (20k configurations, momentum 0.5, decay 1e-4: 1-3 % too disordered)
+L8_JOB = {"model": {"n_hidden": 64}, "training": {"method": "cd", "k": 5, "epochs": 60, "lr_schedule": "cosine",
+                                                  "momentum": 0.9, "weight_decay": 0.0, "seed": 0}}
+L8_DATA = {"n_samples": 60000, "seed": 1}
+#: L=4 pins the constant schedule it was tuned with: with the API default cosine (since 2026-11-28)
+#: KL at T=2.0 / T_c rises to 0.061 / 0.041 (constant: 0.037 / 0.018)
+L4_JOB = {"model": {"n_hidden": 32}, "training": {"method": "cd", "k": 5, "epochs": 30, "lr_schedule": "constant", "seed": 0}}
 L4_DATA = {"n_samples": 50000, "seed": 1}
-SAMPLING = {"n_samples": 20000, "n_chains": 500, "steps": 2000, "thin": 10}
+#: model sampling for (3): 1000 chains, 2000 burn-in sweeps, 50 rounds 5 sweeps apart -> energy error ~0.2 %
+SAMPLING = {"n_samples": 50000, "n_chains": 1000, "steps": 2000, "thin": 5}
 
 
 def model_observables(model, L: int, T: float, seed: int = 0, **sampling) -> dict:
@@ -66,7 +72,8 @@ def part3(quick: bool) -> list[dict]:
             "T": T, "train_seconds": secs, "total_seconds": t(),
             "energy_model": obs["energy_per_site"], "energy_model_error": obs["energy_per_site_error"],
             "energy_data": data_obs["energy_per_site"], "energy_kaufman": kf["energy_per_site"],
-            "energy_rel_error": rel, "tolerance": tol, "pass": rel <= tol,
+            "energy_rel_error": rel, "energy_rel_error_sigma": obs["energy_per_site_error"] / abs(kf["energy_per_site"]),
+            "tolerance": tol, "pass": rel <= tol,
             "heat_model": obs["specific_heat_per_site"], "heat_model_error": obs["specific_heat_per_site_error"],
             "heat_data": data_obs["specific_heat_per_site"], "heat_kaufman": kf["specific_heat_per_site"],
             "absm_model": obs["abs_magnetization_per_site"], "absm_data": data_obs["abs_magnetization_per_site"],
