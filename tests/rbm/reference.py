@@ -96,3 +96,19 @@ def gb_moments(W, a, b, log_sigma):
     mean = w @ mus
     var = s2 + w @ (mus**2) - mean**2
     return mean, var
+
+
+def finite_difference_grad(fn, params: list[np.ndarray], eps: float = 1e-6) -> list[np.ndarray]:
+    """Central finite differences of ``fn(list of arrays) -> float`` w.r.t. every entry of every
+    array: the independent check of hand-written gradients."""
+    grads = []
+    for i, p in enumerate(params):
+        g = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            hi = [q.copy() for q in params]
+            lo = [q.copy() for q in params]
+            hi[i][idx] += eps
+            lo[i][idx] -= eps
+            g[idx] = (fn(hi) - fn(lo)) / (2 * eps)
+        grads.append(g)
+    return grads

@@ -36,20 +36,6 @@ def _centred_mean_ll(params, data: np.ndarray, mu, lam) -> float:
     return float(-f_data.mean() - np.logaddexp.reduce(-f_all))
 
 
-def _fd_grad(fn, params, eps=1e-6):
-    grads = []
-    for i, p in enumerate(params):
-        g = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            hi = [q.copy() for q in params]
-            lo = [q.copy() for q in params]
-            hi[i][idx] += eps
-            lo[i][idx] -= eps
-            g[idx] = (fn(hi) - fn(lo)) / (2 * eps)
-        grads.append(g)
-    return grads
-
-
 def _setup(seed: int = 0):
     m = random_bb(5, 4, 0.8, seed)
     data = torch.from_numpy(ref.states(5)[[1, 4, 7, 19, 30, 30, 12]])
@@ -85,7 +71,7 @@ def test_centred_gradient_is_exact_gradient_in_centred_parameters():
     centred = [W.copy(), a + W @ lam, b + W.T @ mu]
     _exact_statistics(tr, data)
     tr._centre_gradient()
-    fd = _fd_grad(lambda p: _centred_mean_ll(p, data.numpy(), mu, lam), centred)
+    fd = ref.finite_difference_grad(lambda p: _centred_mean_ll(p, data.numpy(), mu, lam), centred)
     for name, expected in zip(["weight", "visible_bias", "hidden_bias"], fd):
         np.testing.assert_allclose(tr.grads[name].numpy(), expected, atol=1e-6, err_msg=name)
 
@@ -96,7 +82,7 @@ def test_centred_step_lands_on_converted_centred_ascent_and_ascends():
     W, a, b = (p.copy() for p in np_params(m))  # np_params shares memory with the model
     d = data.numpy()
     centred = [W.copy(), a + W @ lam, b + W.T @ mu]
-    fd = _fd_grad(lambda p: _centred_mean_ll(p, d, mu, lam), centred)
+    fd = ref.finite_difference_grad(lambda p: _centred_mean_ll(p, d, mu, lam), centred)
     lr = 0.05
     stepped = [c + lr * g for c, g in zip(centred, fd)]
     # convert the centred step back by hand: a = b_c - W lam, b = c_c - W^T mu

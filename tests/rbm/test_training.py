@@ -13,21 +13,6 @@ from tests.rbm import reference as ref
 from tests.rbm.models import np_params, random_bb, random_gb
 
 
-def _fd_grad(fn, params, eps=1e-6):
-    """Central finite differences of fn(list of arrays) w.r.t. every entry: list of arrays."""
-    grads = []
-    for i, p in enumerate(params):
-        g = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            hi = [q.copy() for q in params]
-            lo = [q.copy() for q in params]
-            hi[i][idx] += eps
-            lo[i][idx] -= eps
-            g[idx] = (fn(hi) - fn(lo)) / (2 * eps)
-        grads.append(g)
-    return grads
-
-
 def _trainer_gradient(trainer, v_pos, v_neg, weights):
     """The trainer's own positive/negative accumulation, with an exact negative phase."""
     m = trainer.model
@@ -48,7 +33,7 @@ def test_bernoulli_update_is_exact_gradient_with_exact_negative_phase():
         W, a, b = params
         return float(np.mean(-ref.bb_free_energy(d, W, a, b)) - ref.bb_log_z(W, a, b))
 
-    fd = _fd_grad(mean_ll, np_params(m))
+    fd = ref.finite_difference_grad(mean_ll, np_params(m))
     for name, expected in zip(["weight", "visible_bias", "hidden_bias"], fd):
         np.testing.assert_allclose(got[name].numpy(), expected, atol=1e-6)
 
@@ -72,7 +57,7 @@ def test_gaussian_update_is_exact_gradient_including_log_sigma():
         W, a, b, ls = params
         return float(np.mean(-ref.gb_free_energy(d, W, a, b, ls)) - ref.gb_log_z(W, a, b, ls))
 
-    fd = _fd_grad(mean_ll, np_params(m))
+    fd = ref.finite_difference_grad(mean_ll, np_params(m))
     for name, expected in zip(["weight", "visible_bias", "hidden_bias", "log_sigma"], fd):
         np.testing.assert_allclose(got[name].numpy(), expected, atol=1e-6, err_msg=name)
 
@@ -89,7 +74,7 @@ def test_free_energy_gradient_matches_finite_differences(make):
     else:
         fn = lambda ps: float(np.mean(-ref.bb_free_energy(d, *ps)))  # noqa: E731
         names = ["weight", "visible_bias", "hidden_bias"]
-    for name, expected in zip(names, _fd_grad(fn, np_params(m))):
+    for name, expected in zip(names, ref.finite_difference_grad(fn, np_params(m))):
         np.testing.assert_allclose(got[name].numpy(), expected, atol=1e-7, err_msg=name)
 
 
