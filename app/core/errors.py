@@ -55,8 +55,3 @@ class PayloadTooLarge(ServiceError):
 class TooManyRequests(ServiceError):
     status = 429
     code = "too_many_requests"
-
-
-class Unavailable(ServiceError):
-    status = 503
-    code = "unavailable"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 
 def alembic_config(url: str) -> Config:
@@ -42,10 +43,4 @@ def is_current(engine: Engine) -> bool:
 def ensure_sqlite_dir(url: str) -> None:
     """Create the directory of a SQLite file, so a fresh data_dir just works."""
     if url.startswith("sqlite:///"):
-        from pathlib import Path
-
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-
-
-__all__ = ["upgrade", "downgrade", "head_revision", "current_revision", "is_current",
-           "ensure_sqlite_dir", "create_engine"]

@@ -3,7 +3,6 @@ limits, enqueue it, present it."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidRequest, NotFound
@@ -57,7 +56,3 @@ def cancel_job(session: Session, job_id: str) -> Job:
     queue.request_cancel(session, job_id)
     session.expire_all()
     return get_job(session, job_id)
-
-
-def job_ids_with_status(session: Session, status: str) -> list[str]:
-    return list(session.scalars(select(Job.id).where(Job.status == status)))

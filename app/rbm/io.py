@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import struct
 
-import torch
 from safetensors.torch import load as _st_load
 from safetensors.torch import save as _st_save
 

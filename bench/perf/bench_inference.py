@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import statistics
 import subprocess
@@ -23,7 +22,7 @@ import httpx
 import numpy as np
 from safetensors.numpy import save as save_numpy
 
-from _common import PY, ROOT, binary_data, free_port, info, result, service, upload_array
+from _common import PY, binary_data, free_port, info, result, service, upload_array
 
 
 def upload_model(client: httpx.Client, url: str) -> str:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from app.auth.keys import create_key
 from tests.api.helpers import digits_dataset, error_of, ok, train_model, upload_array

@@ -7,7 +7,6 @@ elliptic integral. Nothing below reuses the service's own formulas to judge its 
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np

@@ -7,7 +7,6 @@ The centred energy (bernoulli) is
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
