@@ -156,9 +156,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # API and worker processes share the cores: idle OpenMP threads must sleep, not spin, or two
-    # busy processes slow each other several-fold. Must be set before torch is imported.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     _setup_logging()
     args = build_parser().parse_args(argv)
     return args.func(args)
