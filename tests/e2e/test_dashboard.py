@@ -8,6 +8,7 @@ RBM_UPDATE_DOCS=1 they are also copied to docs/ (the README's pictures)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,15 +66,17 @@ def page(browser):
 def train_from_form(page: Page, epochs: int, hidden: int) -> str:
     """Fill the form for a new digits data set, submit, return the new job's id."""
     expect(page.locator("#dataset option[value='builtin:digits']")).to_have_count(1)
-    before = set(page.locator("#jobs tr").evaluate_all("rows => rows.map(r => r.id)"))
     page.select_option("#dataset", "builtin:digits")
     page.fill("#n-hidden", str(hidden))
     page.fill("#epochs", str(epochs))
     page.click("#train")
-    expect(page.locator("#message")).to_contain_text("queued", timeout=30_000)
-    rows = set(page.locator("#jobs tr").evaluate_all("rows => rows.map(r => r.id)"))
-    (new,) = rows - before
-    return new.removeprefix("job-")
+    message = page.locator("#message")
+    expect(message).to_have_text(re.compile(r"job [0-9a-f]{8} queued"), timeout=30_000)
+    short = message.inner_text().split()[1]
+    # the page names the job it queued; its row may appear a moment later (the list reloads)
+    row = page.locator(f"#jobs tr[id^='job-{short}']")
+    expect(row).to_have_count(1, timeout=30_000)
+    return (row.get_attribute("id") or "").removeprefix("job-")
 
 
 def see_job_finish_and_samples(page: Page, job_id: str) -> str:
