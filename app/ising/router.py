@@ -18,4 +18,4 @@ def ising_observables_route(model_id: str, body: IsingObservablesRequest, ctx: C
                             session: SessionDep) -> IsingObservablesOut:
     row, model = load_model(ctx, session, model_id)
     L, T, source = resolve_lattice(session, row, model, body)
-    return ising_report(row, model, body, L, T, source, ctx.settings)
+    return ising_report(ctx, session, row, model, body, L, T, source)

@@ -1,7 +1,7 @@
 """Ising observables of a stored model: sample it, measure, and set the exact references beside.
 
-Orchestration only: sampling limits come from :func:`app.inference.service.check_sampling_budget`,
-samples from :func:`app.rbm.sampling.draw_samples`, error bars from
+Orchestration only: samples (with the sampling limits and seed handling of ``POST .../samples``)
+come from :func:`app.inference.service.sample`, error bars from
 :func:`app.physics.observables.ising_observables`, references from :mod:`app.physics`.
 Spin encoding is the data set's: visible unit i = 1 means spin +1 at site i (row-major).
 """
@@ -9,24 +9,22 @@ Spin encoding is the data set's: visible unit i = 1 means spin +1 at site i (row
 from __future__ import annotations
 
 import math
-import secrets
 
 import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidRequest, NotFound
-from app.core.settings import Settings
+from app.core.context import ServiceContext
 from app.datasets.service import get_dataset
 from app.db.tables import Model
 from app.inference.schemas import SampleRequest
-from app.inference.service import check_sampling_budget
+from app.inference.service import sample
 from app.ising.schemas import IsingObservablesOut, IsingObservablesRequest, Observable
 from app.physics import enumerate_boltzmann, ising_observables, kaufman, onsager
 from app.physics.exact_enumeration import MAX_ENUMERATION_L
 from app.rbm.likelihood import kl_divergence
 from app.rbm.model import RBM, BernoulliRBM
-from app.rbm.sampling import draw_samples
 
 OBSERVABLES = ("energy_per_site", "abs_magnetization_per_site", "specific_heat_per_site", "susceptibility_per_site")
 
@@ -73,19 +71,15 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def ising_report(row: Model, model: RBM, body: IsingObservablesRequest, L: int, T: float, source: str,
-                 settings: Settings) -> IsingObservablesOut:
+def ising_report(ctx: ServiceContext, session: Session, row: Model, model: RBM, body: IsingObservablesRequest,
+                 L: int, T: float, source: str) -> IsingObservablesOut:
     """Sample the model, measure per-site observables, attach Onsager / Kaufman / enumeration / KL."""
     if not isinstance(model, BernoulliRBM):
         raise InvalidRequest("Ising observables need a bernoulli (binary-visible) model; this one is "
                              f"{model.visible_type!r}")
     req = SampleRequest(n_samples=body.n_samples, steps=body.steps, thin=body.thin, n_chains=body.n_chains,
                         sampler=body.sampler, seed=body.seed)
-    check_sampling_budget(req, model, settings)
-    seed = body.seed if body.seed is not None else secrets.randbelow(2**63)
-    generator = torch.Generator(device=model.device).manual_seed(seed)
-    result = draw_samples(model, n_samples=body.n_samples, steps=body.steps, thin=body.thin, init="random",
-                          sampler=body.sampler, generator=generator, n_chains=body.n_chains)
+    result, seed = sample(req, model, ctx.settings, session, ctx.store)  # limits, seed and RNG as for /samples
     spins = result.samples.cpu().numpy().round().astype(np.uint8)
     n_chains = min(body.n_chains or body.n_samples, body.n_samples)
     try:
@@ -105,7 +99,7 @@ def ising_report(row: Model, model: RBM, body: IsingObservablesRequest, L: int, 
     if L <= MAX_ENUMERATION_L:
         exact = enumerate_boltzmann(L, T)
         refs["exact_enumeration"] = {k: exact[k] for k in OBSERVABLES}
-        if L * L <= settings.kl_max_visible:
+        if L * L <= ctx.settings.kl_max_visible:
             # float64 copy: the enumeration sums 2^(L*L) terms; both sides use counting order
             # with site 0 as the most significant bit and bit 1 = spin +1
             p = torch.from_numpy(np.exp(exact["log_probs"]))
