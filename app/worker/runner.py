@@ -24,7 +24,7 @@ from app.jobs import queue
 from app.rbm.device import resolve_device
 from app.rbm.errors import RBMError
 from app.rbm.io import to_safetensors_bytes
-from app.worker.training import build_run, run_training
+from app.worker.training import build_run
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class Worker:
             if run.trainer.epoch >= run.trainer.config.epochs:
                 model = run.model
             else:
-                model = run_training(run, on_epoch)
+                model = run.trainer.fit(on_epoch)
             self._store_model(job_id, model, model_spec, training, image_shape, dataset_id, last_metrics)
         except _Stop as stop:
             self._handle_stop(job_id, stop.reason)

@@ -3,7 +3,6 @@ Knows nothing about leases; the runner wires the callbacks to the queue."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +45,3 @@ def build_run(model_spec: dict[str, Any], training: dict[str, Any], train: np.nd
     model = cls.init_random(data.shape[1], model_spec["n_hidden"], generator=generator, data=data,
                             device=device, **extra)
     return TrainingRun(Trainer(model, data, config, validation=val), model)
-
-
-def run_training(run: TrainingRun, on_epoch: Callable[[int, dict[str, float]], bool | None]) -> RBM:
-    return run.trainer.fit(on_epoch)

@@ -22,7 +22,7 @@ from app.core.context import ServiceContext
 from app.datasets.arrays import dataset_arrays
 from app.datasets.service import get_dataset
 from app.db.tables import Job, JobEvent, Model
-from app.worker.training import build_run, run_training
+from app.worker.training import build_run
 
 RBM_SERVICE = str(Path(sys.executable).with_name("rbm-service"))
 
@@ -148,7 +148,7 @@ def reference_weights(ctx: ServiceContext, job_id: str) -> dict[str, np.ndarray]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        model = run_training(build_run(spec, training, train, test, torch.device("cpu")), lambda e, m: True)
+        model = build_run(spec, training, train, test, torch.device("cpu")).trainer.fit()
     finally:
         torch.set_num_threads(threads)
     return {k: v.detach().cpu().numpy() for k, v in model.tensors().items()}
