@@ -15,6 +15,7 @@ from app.core.handlers import install_error_handlers
 from app.core.idempotency import install_idempotency
 from app.core.limits import BodySizeLimit
 from app.core.settings import Settings, get_settings
+from app.inference.batching import FreeEnergyBatcher
 from app.dashboard.router import router as dashboard_router
 from app.datasets.router import router as datasets_router
 from app.inference.router import router as inference_router
@@ -48,15 +49,20 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     settings = settings or (context.settings if context else get_settings())
     ctx = context or ServiceContext.from_settings(settings)
 
+    # one per process: concurrent free-energy queries to a model share one matrix product
+    batcher = FreeEnergyBatcher(settings.inference_batch_rows, settings.inference_batch_wait_ms / 1000.0)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        batcher.close()
         if context is None:
             ctx.close()
 
     app = FastAPI(title="rbm-service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   generate_unique_id_function=_operation_id)
     app.state.context = ctx
+    app.state.free_energy_batcher = batcher
     app.add_middleware(BodySizeLimit, max_request_bytes=settings.max_request_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     install_error_handlers(app)

@@ -9,7 +9,6 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.deps import ContextDep, SessionDep
 from app.inference import bodies, estimation, service
-from app.inference.batching import FreeEnergyBatcher
 from app.inference.schemas import (
     DataSource, FreeEnergyOut, HiddenOut, KLOut, KLRequest, LikelihoodOut, LikelihoodRequest, PartitionOut,
     PartitionRequest, PseudoLikelihoodOut, ReconstructionOut, SampleOut, SampleRequest, VectorsIn,
@@ -21,14 +20,6 @@ from app.rbm.likelihood import log_likelihood, pseudo_log_likelihood
 router = APIRouter(prefix="/v1/models/{model_id}", tags=["inference"])
 
 
-def _batcher(request: Request, ctx: ContextDep) -> FreeEnergyBatcher:
-    batcher = getattr(request.app.state, "free_energy_batcher", None)
-    if batcher is None:
-        batcher = request.app.state.free_energy_batcher = FreeEnergyBatcher(
-            ctx.settings.inference_batch_rows, ctx.settings.inference_batch_wait_ms / 1000.0)
-    return batcher
-
-
 @router.post("/free-energy", response_model=FreeEnergyOut, summary="Free energy F(v) of each vector",
              openapi_extra=bodies.OPENAPI_VECTORS)
 async def free_energy(model_id: str, request: Request, ctx: ContextDep, session: SessionDep) -> Response:
@@ -37,7 +28,7 @@ async def free_energy(model_id: str, request: Request, ctx: ContextDep, session:
     vectors = await bodies.read_vectors(request)
     row, model = await run_in_threadpool(load_model, ctx, session, model_id)
     data = vectors_to_tensor(vectors, model, ctx.settings)
-    values = await _batcher(request, ctx).free_energy(row.weights_key, model, data)
+    values = await request.app.state.free_energy_batcher.free_energy(row.weights_key, model, data)
     return Response(orjson.dumps({"free_energy": values}, option=orjson.OPT_SERIALIZE_NUMPY),
                     media_type="application/json")
 

@@ -19,11 +19,6 @@ from app.storage.artifacts import ArtifactStore
 from sqlalchemy.orm import Session
 
 
-def free_energy(model: RBM, data: torch.Tensor) -> np.ndarray:
-    with torch.no_grad():
-        return model.free_energy(data).double().cpu().numpy()
-
-
 def check_sampling_budget(req: SampleRequest, model: RBM, settings: Settings) -> None:
     if req.n_samples > settings.max_samples_per_request:
         raise PayloadTooLarge(f"n_samples={req.n_samples} exceeds {settings.max_samples_per_request} "
