@@ -23,11 +23,11 @@ from app.core.deps import ContextDep
 from app.core.errors import InvalidRequest
 from app.db.tables import Job
 from app.jobs.events import events_after
+from app.jobs.queue import FINAL
 from app.jobs.service import get_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-FINAL = frozenset({"succeeded", "failed", "cancelled"})
 RETRY_MS = 2000  # what browsers wait before reconnecting after a dropped stream
 
 SSE_EXAMPLE = ("retry: 2000\n\n"
