@@ -220,6 +220,7 @@ class Trainer:
         self.grads = {n: torch.zeros_like(params[n]) for n in params}
         self._gaussian = isinstance(model, GaussianRBM)
         self._cd_chains: dict[int, GibbsChains] = {}
+        self._row_buffers: dict = {}
         self._pos_u: torch.Tensor | None = None
         self._pos_ph: torch.Tensor | None = None
         self.chains: GibbsChains | None = None
@@ -323,36 +324,73 @@ class Trainer:
             ch = self._cd_chains[rows] = GibbsChains(self.model, rows, generator=self.generator)
         return ch
 
-    def _positive(self, v: torch.Tensor, ph: torch.Tensor, u: torch.Tensor, decay: float = 0.0) -> None:
-        """Data term into ``self.grads`` (overwrites): ``v, u : (n, V)``, ``ph : (n, H)``.
+    # The statistics of one update live in two row blocks, data rows then model rows:
+    #   x = [u_data; u_model] - mu                      (n + m, V)
+    #   y = [ph_data - lam; s * (ph_model - lam)]        (n + m, H),  s = -n/m or -n * weights
+    # so the (centred) weight statistic is one GEMM, x^T y / n, which the step fuses with momentum
+    # (addmm into the velocity). Without centring mu = lam = 0 and this is the standard gradient.
+    # The bias statistics are y^T 1 / n and x^T r / n with r = [1, ..., 1, s, ..., s] (the
+    # offsets cancel because each side's weights sum to one).
+    def _rows(self, n: int, m: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        key = (n, m)
+        if self._row_buffers.get("key") != key:
+            mdl = self.model
+            kw = {"device": mdl.device, "dtype": mdl.dtype}
+            self._row_buffers = {"key": key, "x": torch.empty((n + m, mdl.n_visible), **kw),
+                                 "y": torch.empty((n + m, mdl.n_hidden), **kw), "r": torch.ones(n + m, **kw),
+                                 "ones": torch.ones(n + m, **kw)}
+        b = self._row_buffers
+        return b["x"], b["y"], b["r"]
 
-        ``decay > 0`` also puts ``-decay * W`` into the weight gradient inside the same GEMM
-        (``beta``), which saves a full pass over ``(V, H)`` per update (see :meth:`_apply`).
-        """
-        g, n = self.grads, v.shape[0]
-        if decay:
-            torch.addmm(self.model.weight, u.T, ph, beta=-decay, alpha=1.0 / n, out=g["weight"])
-        else:
-            torch.addmm(g["weight"], u.T, ph, beta=0.0, alpha=1.0 / n, out=g["weight"])
-        torch.sum(ph, dim=0, out=g["hidden_bias"]).mul_(1.0 / n)
-        torch.sum(u, dim=0, out=g["visible_bias"]).mul_(1.0 / n)
+    def _centred(self, src: torch.Tensor, offset: torch.Tensor | None, out: torch.Tensor) -> torch.Tensor:
+        return out.copy_(src) if offset is None else torch.sub(src, offset, out=out)
+
+    def _load_positive(self, v: torch.Tensor, ph: torch.Tensor, u: torch.Tensor, model_rows: int) -> None:
+        """Data rows of the statistics: ``v, u : (n, V)``, ``ph : (n, H)``; ``model_rows`` sizes the rest."""
+        n = v.shape[0]
+        x, y, _ = self._rows(n, model_rows)
+        self._centred(u, self.visible_offset, x[:n])
+        self._centred(ph, self.hidden_offset, y[:n])
         if self._gaussian and self.config.learn_sigma:
-            g["log_sigma"].copy_(self._sigma_stat(v, ph))
+            self.grads["log_sigma"].copy_(self._sigma_stat(v, ph))
 
-    def _negative(self, v: torch.Tensor, ph: torch.Tensor, u: torch.Tensor, weights: torch.Tensor | None = None) -> None:
-        """Subtract the model term (mean over chains, or ``weights : (m,)``)."""
-        g, m = self.grads, v.shape[0]
+    def _load_negative(self, v: torch.Tensor, ph: torch.Tensor, u: torch.Tensor, weights: torch.Tensor | None = None) -> None:
+        """Model rows (after :meth:`_load_positive`): chains with equal weight, or ``weights : (m,)``."""
+        n, m = self._row_buffers["key"]
+        if v.shape[0] != m:
+            raise ValueError(f"{v.shape[0]} model rows, but _load_positive was told {m}")
+        x, y, r = self._rows(n, m)
+        xm, ym, rm = x[n:], y[n:], r[n:]
+        self._centred(u, self.visible_offset, xm)
+        if self.hidden_offset is None:
+            torch.neg(ph, out=ym)
+        else:
+            torch.sub(self.hidden_offset, ph, out=ym)
         if weights is None:
-            g["weight"].addmm_(u.T, ph, alpha=-1.0 / m)
-            g["hidden_bias"].sub_(ph.sum(dim=0), alpha=1.0 / m)
-            g["visible_bias"].sub_(u.sum(dim=0), alpha=1.0 / m)
+            rm.fill_(-n / v.shape[0])
+            if v.shape[0] != n:
+                ym.mul_(n / v.shape[0])
         else:
-            wph = ph * weights[:, None]
-            g["weight"].addmm_(u.T, wph, alpha=-1.0)
-            g["hidden_bias"].sub_(wph.sum(dim=0))
-            g["visible_bias"].sub_(weights @ u)
+            torch.mul(weights, -n, out=rm)
+            ym.mul_(weights[:, None]).mul_(n)
         if self._gaussian and self.config.learn_sigma:
-            g["log_sigma"].sub_(self._sigma_stat(v, ph, weights))
+            self.grads["log_sigma"].sub_(self._sigma_stat(v, ph, weights))
+
+    def _bias_statistics(self) -> None:
+        """``grads`` visible / hidden bias from the loaded rows (data minus model)."""
+        x, y, r = self._rows(*self._row_buffers["key"])
+        n = self._row_buffers["key"][0]
+        torch.mv(x.T, r, out=self.grads["visible_bias"]).mul_(1.0 / n)
+        torch.mv(y.T, self._row_buffers["ones"], out=self.grads["hidden_bias"]).mul_(1.0 / n)
+
+    def _gradient(self) -> dict[str, torch.Tensor]:
+        """The loaded rows' gradient in the trained parameterisation (centred when centring),
+        before weight decay and sparsity; the reference for what :meth:`_step` applies."""
+        x, y, _ = self._rows(*self._row_buffers["key"])
+        n = self._row_buffers["key"][0]
+        self._bias_statistics()
+        torch.mm(x.T, y, out=self.grads["weight"]).mul_(1.0 / n)
+        return self.grads
 
     def _sigma_stat(self, v: torch.Tensor, ph: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
         """Mean over rows of ``-dF/dlog_sigma = ((v-a)^2 - 2 v (W ph)) / s^2``: ``-> (V,)``."""
@@ -369,22 +407,18 @@ class Trainer:
         inv_var = torch.exp(-2.0 * self.model.log_sigma)
         return torch.mul(v, inv_var, out=out) if out is not None else v * inv_var
 
+    def _sparsity_wanted(self) -> bool:
+        return self.config.sparsity_cost > 0 and self.config.sparsity_target is not None
+
     def _update(self, idx: torch.Tensor, lr: float) -> None:
         cfg, m = self.config, self.model
         rows = idx.shape[0]
         if cfg.method == "cd":
             ch = self._cd_chain(rows)
-            torch.index_select(self.data, 0, idx, out=ch.v)
+            v = torch.index_select(self.data, 0, idx, out=ch.v)
             ph = ch.hidden_probs()  # positive statistics come from the chain's first step
-            u = self._scaled(ch.v, ch._vs)
-            self._positive(ch.v, ph, u, cfg.weight_decay)
-            self._slide_hidden_offset()
-            q = self.grads["hidden_bias"].clone() if cfg.sparsity_cost > 0 and cfg.sparsity_target is not None else None
-            u_mean = self.grads["visible_bias"].clone() if q is not None else None
-            for step in range(cfg.k):
-                ch.sample_hidden()
-                ch.sample_visible()
-                ch.hidden_probs()
+            u = self._scaled(v, ch._vs)
+            n_model = rows
         else:
             ch = self.chains
             if self._pos_ph is None or self._pos_ph.shape[0] != rows:
@@ -395,47 +429,58 @@ class Trainer:
             u = self._scaled(v, self._pos_u)
             torch.addmm(m.hidden_bias, u, m.weight, out=self._pos_ph)
             ph = torch.sigmoid(self._pos_ph, out=self._pos_ph)
-            self._positive(v, ph, u, cfg.weight_decay)
-            self._slide_hidden_offset()
-            q = self.grads["hidden_bias"].clone() if cfg.sparsity_cost > 0 and cfg.sparsity_target is not None else None
-            u_mean = self.grads["visible_bias"].clone() if q is not None else None
-            for step in range(cfg.k):
+            n_model = ch.n_chains
+        q = u_mean = None
+        if self.hidden_offset is not None or self._sparsity_wanted():
+            q = ph.mean(dim=0)
+            if self.hidden_offset is not None:
+                # centring: lam <- (1 - nu) lam + nu <p(h|v)>_batch, before the rows are centred
+                self.hidden_offset.lerp_(q, _CENTERING_SLIDE)
+            if self._sparsity_wanted():
+                u_mean = u.mean(dim=0)
+            else:
+                q = None
+        self._load_positive(v, ph, u, n_model)
+        if cfg.method == "cd":
+            for _ in range(cfg.k):
+                ch.sample_hidden()
+                ch.sample_visible()
+                ch.hidden_probs()
+        else:
+            for _ in range(cfg.k):
                 ch.hidden_probs()
                 ch.sample_hidden()
                 ch.sample_visible()
             ch.hidden_probs()
-        self._negative(ch.v, ch.ph, self._scaled(ch.v, ch._vs))
-        self._apply(lr, q, u_mean, decayed=True)
+        self._load_negative(ch.v, ch.ph, self._scaled(ch.v, ch._vs))
+        self._step(lr, q, u_mean)
 
-    def _slide_hidden_offset(self) -> None:
-        """Centring: ``lam <- (1 - nu) lam + nu <p(h|v)>_batch`` (reads the fresh data term)."""
-        if self.hidden_offset is not None:
-            self.hidden_offset.lerp_(self.grads["hidden_bias"], _CENTERING_SLIDE)
+    def _step(self, lr: float, q: torch.Tensor | None, u_mean: torch.Tensor | None) -> None:
+        """Momentum step from the loaded rows, with weight decay, sparsity and (centring).
 
-    def _centre_gradient(self) -> None:
-        """Turn standard gradients into centred ones in place: ``g_W -= mu g_b^T + g_a lam^T``."""
-        g = self.grads
-        g["weight"].addr_(self.visible_offset, g["hidden_bias"], alpha=-1.0)
-        g["weight"].addr_(g["visible_bias"], self.hidden_offset, alpha=-1.0)
-
-    def _apply(self, lr: float, q: torch.Tensor | None, u_mean: torch.Tensor | None, decayed: bool = False) -> None:
-        """Weight decay, sparsity, (centring), momentum and the in-place parameter step."""
+        ``vel_W = momentum vel_W + lr (x^T y / n - decay W [+ (u_mean - mu) push^T])`` is one GEMM
+        plus one pass; centred steps map back to the stored standard form by
+        ``da = vel_a - vel_W lam, db = vel_b - vel_W^T mu``.
+        """
         cfg, g = self.config, self.grads
         params = self.model.parameters()
-        if cfg.weight_decay and not decayed:  # _update folds it into the positive GEMM
-            g["weight"].sub_(params["weight"], alpha=cfg.weight_decay)
+        x, y, _ = self._rows(*self._row_buffers["key"])
+        n = self._row_buffers["key"][0]
+        self._bias_statistics()
+        vw = self.velocity["weight"]
+        torch.addmm(vw, x.T, y, beta=cfg.momentum, alpha=lr / n, out=vw)
+        if cfg.weight_decay:
+            vw.add_(params["weight"], alpha=-lr * cfg.weight_decay)
         if q is not None:
             push = q.neg_().add_(cfg.sparsity_target).mul_(cfg.sparsity_cost)  # cost * (target - q)
             g["hidden_bias"].add_(push)
-            g["weight"].addr_(u_mean, push)
-        if self.hidden_offset is not None:
-            self._centre_gradient()
+            if self.visible_offset is not None:
+                u_mean = u_mean.sub_(self.visible_offset)
+            vw.addr_(u_mean, push, alpha=lr)
         for name in self._trainable:
-            vel = self.velocity[name]
-            vel.mul_(cfg.momentum).add_(g[name], alpha=lr)
+            if name != "weight":
+                self.velocity[name].mul_(cfg.momentum).add_(g[name], alpha=lr)
         if self.hidden_offset is not None:
-            # centred step (vel) -> standard step: da = vel_a - vel_W lam, db = vel_b - vel_W^T mu
-            vw = self.velocity["weight"]
             params["visible_bias"].addmv_(vw, self.hidden_offset, alpha=-1.0)
             params["hidden_bias"].addmv_(vw.T, self.visible_offset, alpha=-1.0)
         for name in self._trainable:

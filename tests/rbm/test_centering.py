@@ -45,13 +45,13 @@ def _setup(seed: int = 0):
 
 
 def _exact_statistics(tr: Trainer, data: torch.Tensor) -> None:
-    """Fill ``tr.grads`` with data minus exact model statistics (the trainer's own code)."""
+    """Load the trainer's statistics rows with data and exact model statistics (its own code)."""
     m = tr.model
     states = all_binary_states(m.n_visible, dtype=torch.float64)
     W, a, b = np_params(m)
     p = torch.from_numpy(np.exp(ref.bb_log_prob(W, a, b)))
-    tr._positive(data, m.hidden_probs(data), data)
-    tr._negative(states, m.hidden_probs(states), states, p)
+    tr._load_positive(data, m.hidden_probs(data), data, states.shape[0])
+    tr._load_negative(states, m.hidden_probs(states), states, p)
 
 
 def test_offsets_start_at_data_mean_and_one_half():
@@ -69,7 +69,7 @@ def test_centred_gradient_is_exact_gradient_in_centred_parameters():
     W, a, b = np_params(m)
     centred = [W.copy(), a + W @ lam, b + W.T @ mu]
     _exact_statistics(tr, data)
-    tr._centre_gradient()
+    tr._gradient()
     fd = ref.finite_difference_grad(lambda p: _centred_mean_ll(p, data.numpy(), mu, lam), centred)
     for name, expected in zip(["weight", "visible_bias", "hidden_bias"], fd):
         np.testing.assert_allclose(tr.grads[name].numpy(), expected, atol=1e-6, err_msg=name)
@@ -88,7 +88,7 @@ def test_centred_step_lands_on_converted_centred_ascent_and_ascends():
     expected = [stepped[0], stepped[1] - stepped[0] @ lam, stepped[2] - stepped[0].T @ mu]
 
     _exact_statistics(tr, data)
-    tr._apply(lr, None, None)
+    tr._step(lr, None, None)
     for name, want in zip(["weight", "visible_bias", "hidden_bias"], expected):
         np.testing.assert_allclose(getattr(m, name).numpy(), want, atol=1e-7, err_msg=name)
 
@@ -152,3 +152,41 @@ def test_centred_resume_from_state_dict_is_bit_identical(make, cfg):
     resumed.fit()
     for name, t in full_model.parameters().items():
         assert torch.equal(t, other.parameters()[name]), name
+
+
+@pytest.mark.parametrize("centering", [True, False])
+def test_fused_step_matches_plain_formulas_with_decay_momentum_and_sparsity(centering):
+    """The step's one-GEMM form against the update written out term by term in numpy:
+    standard statistics G from the rows, g_W = G_W - decay W + u_mean push^T, g_b = G_b + push,
+    centred g_W -= mu g_b^T + g_a lam^T, vel = momentum vel + lr g, then the standard-form step."""
+    rng = np.random.default_rng(5)
+    m = random_bb(6, 4, 0.7, 2)
+    data = torch.from_numpy(rng.integers(0, 2, size=(5, 6)).astype(float))
+    chains = torch.from_numpy(rng.integers(0, 2, size=(3, 6)).astype(float))  # fewer chains than rows
+    cfg = TrainingConfig(weight_decay=0.01, momentum=0.7, sparsity_target=0.2, sparsity_cost=0.3, centering=centering)
+    tr = Trainer(m, data, cfg)
+    if centering:
+        tr.hidden_offset.copy_(torch.tensor([0.2, 0.7, 0.5, 0.9], dtype=torch.float64))
+    for t in tr.velocity.values():  # a non-zero previous velocity, so momentum is exercised
+        t.copy_(torch.from_numpy(rng.normal(scale=0.01, size=t.shape)))
+    W, a, b = (p.copy() for p in np_params(m))
+    vel = {k: t.numpy().copy() for k, t in tr.velocity.items()}
+    mu = tr.visible_offset.numpy().copy() if centering else np.zeros(6)
+    lam = tr.hidden_offset.numpy().copy() if centering else np.zeros(4)
+    d, c = data.numpy(), chains.numpy()
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    ph_d, ph_c = sig(d @ W + b), sig(c @ W + b)
+    lr, decay, mom = 0.05, 0.01, 0.7
+    q, u_mean = ph_d.mean(0), d.mean(0)
+    push = 0.3 * (0.2 - q)
+    g_w = d.T @ ph_d / 5 - c.T @ ph_c / 3 - decay * W + np.outer(u_mean, push)
+    g_a, g_b = d.mean(0) - c.mean(0), ph_d.mean(0) - ph_c.mean(0) + push
+    g_w = g_w - np.outer(mu, g_b) - np.outer(g_a, lam)
+    v_w, v_a, v_b = (mom * vel[k] + lr * g for k, g in [("weight", g_w), ("visible_bias", g_a), ("hidden_bias", g_b)])
+    want = [W + v_w, a + v_a - v_w @ lam, b + v_b - v_w.T @ mu]
+
+    tr._load_positive(data, m.hidden_probs(data), data, 3)
+    tr._load_negative(chains, m.hidden_probs(chains), chains)
+    tr._step(lr, torch.from_numpy(q.copy()), torch.from_numpy(u_mean.copy()))
+    for name, expected in zip(["weight", "visible_bias", "hidden_bias"], want):
+        np.testing.assert_allclose(getattr(m, name).numpy(), expected, atol=1e-12, err_msg=name)
