@@ -46,13 +46,17 @@ def remember_builtin(name: str, params: dict, data: BuiltinData) -> None:
             _BUILTIN_CACHE.popitem(last=False)
 
 
-def dataset_arrays(dataset: Dataset, store: ArtifactStore) -> tuple[np.ndarray, np.ndarray | None]:
-    """(train, test) float32 arrays of a dataset; test may be None."""
+def dataset_arrays(dataset: Dataset, store: ArtifactStore, mmap: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """(train, test) float32 arrays of a dataset; test may be None.
+
+    ``mmap=False`` reads uploaded arrays into private memory: a training job keeps its data for
+    the whole run, and a private copy is then the only copy (a memory map plus the writable
+    float32 copy torch needs would hold the data twice)."""
     if dataset.source == "builtin":
         assert dataset.builtin is not None
         data = builtin_data(dataset.builtin, dataset.params or {})
         return data.train, data.test
     assert dataset.train_key is not None
-    train = store.get_array(dataset.train_key)
-    test = store.get_array(dataset.test_key) if dataset.test_key else None
+    train = store.get_array(dataset.train_key, mmap=mmap)
+    test = store.get_array(dataset.test_key, mmap=mmap) if dataset.test_key else None
     return train, test

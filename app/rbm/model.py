@@ -34,7 +34,7 @@ learning rules in :mod:`app.rbm.training` are written out by hand.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Mapping
+from typing import Callable, ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +49,17 @@ _LOGIT_EPS = 1e-3
 _MIN_SIGMA = 1e-3
 
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
+
+
+#: Elements per chunk of a whole-array check: its temporaries stay ~2 MiB however big
+#: the data (a 10k x 784 training set would otherwise need several 8 MB masks at once).
+_CHECK_CHUNK = 1 << 18
+
+
+def _all_rows(v: torch.Tensor, predicate: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+    """``predicate(rows).all()`` over ``v : (n, V)``, a block of rows at a time."""
+    step = max(1, _CHECK_CHUNK // max(1, v.shape[1]))
+    return all(bool(predicate(v[lo : lo + step]).all()) for lo in range(0, v.shape[0], step))
 
 
 def softplus(x: torch.Tensor) -> torch.Tensor:
@@ -126,7 +137,7 @@ class RBM:
             raise InvalidInput(f"expected vectors of length {self.n_visible}, got {v.shape[1]}")
         if v.is_complex():
             raise InvalidInput(f"expected real-valued visible vectors, got dtype {v.dtype}")
-        if v.is_floating_point() and v.numel() and not bool(torch.isfinite(v).all()):
+        if v.is_floating_point() and not _all_rows(v, torch.isfinite):
             raise InvalidInput("visible vectors contain NaN or infinite values; remove or impute them")
 
     # ------------------------------------------------------- conditionals
@@ -202,7 +213,7 @@ class BernoulliRBM(RBM):
         weight = _random_weight(n_visible, n_hidden, generator, device, dtype)
         visible_bias = torch.zeros(n_visible, device=device, dtype=dtype)
         if data is not None:
-            mean = _data_mean(data, n_visible).to(device=device, dtype=torch.float64)
+            mean = _data_mean(data, n_visible).to(device=device)
             mean = mean.clamp(_LOGIT_EPS, 1.0 - _LOGIT_EPS)
             visible_bias = torch.log(mean / (1.0 - mean)).to(dtype)
         hidden_bias = torch.zeros(n_hidden, device=device, dtype=dtype)
@@ -211,7 +222,7 @@ class BernoulliRBM(RBM):
     def validate_input(self, v: torch.Tensor) -> None:
         """Also require every entry to be exactly 0 or 1."""
         super().validate_input(v)
-        if v.numel() and not bool(((v == 0) | (v == 1)).all()):
+        if not _all_rows(v, lambda c: (c == 0) | (c == 1)):
             raise InvalidInput(
                 "a bernoulli model needs binary visible vectors: every value must be 0 or 1 "
                 "(threshold or sample your data first)"
@@ -274,10 +285,10 @@ class GaussianRBM(RBM):
         visible_bias = torch.zeros(n_visible, device=device, dtype=dtype)
         std = torch.ones(n_visible, device=device, dtype=torch.float64)
         if data is not None:
-            d = _as_2d(data, n_visible).to(device=device, dtype=torch.float64)
-            visible_bias = d.mean(dim=0).to(dtype)
-            if d.shape[0] > 1:
-                std = d.std(dim=0).clamp_min(_MIN_SIGMA)
+            mean, data_std = _column_moments(data, n_visible)
+            visible_bias = mean.to(device=device, dtype=dtype)
+            if data.shape[0] > 1:
+                std = data_std.to(device).clamp_min(_MIN_SIGMA)
         if sigma is not None:
             s = torch.as_tensor(sigma, dtype=torch.float64, device=device)
             if not bool(torch.isfinite(s).all()) or bool((s <= 0).any()):
@@ -409,4 +420,16 @@ def _as_2d(data: torch.Tensor, n_visible: int) -> torch.Tensor:
 
 
 def _data_mean(data: torch.Tensor, n_visible: int) -> torch.Tensor:
-    return _as_2d(data, n_visible).to(torch.float64).mean(dim=0)
+    return _column_moments(data, n_visible)[0]
+
+
+def _column_moments(data: torch.Tensor, n_visible: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Column mean and sample std (zeros for one row) in float64, a block of rows at a time:
+    a float64 copy of the whole data set would double a float32 job's memory."""
+    d = _as_2d(data, n_visible)
+    step = max(1, _CHECK_CHUNK // max(1, n_visible))
+    blocks = range(0, d.shape[0], step)
+    mean = sum(d[lo : lo + step].sum(dim=0, dtype=torch.float64) for lo in blocks) / d.shape[0]
+    sq = sum((d[lo : lo + step].to(torch.float64) - mean).square_().sum(dim=0) for lo in blocks)
+    std = (sq / (d.shape[0] - 1)).sqrt_() if d.shape[0] > 1 else torch.zeros_like(mean)
+    return mean, std

@@ -24,6 +24,7 @@ from app.jobs import queue
 from app.rbm.device import resolve_device
 from app.rbm.errors import RBMError
 from app.rbm.io import to_safetensors_bytes
+from app.worker.memory import release_free_memory
 from app.worker.training import build_run
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Worker:
         if job_id is None:
             return False
         self.execute(job_id)
+        release_free_memory()
         return True
 
     def run_until_idle(self, max_jobs: int = 1000) -> int:
@@ -86,10 +88,11 @@ class Worker:
                 job = session.get(Job, job_id)
                 assert job is not None
                 dataset = get_dataset(session, job.dataset_id)
-                train, test = dataset_arrays(dataset, store)
+                train, test = dataset_arrays(dataset, store, mmap=False)
                 image_shape, dataset_id = dataset.image_shape, dataset.id
                 model_spec, training, checkpoint_key = job.model_spec, job.training, job.checkpoint_key
             run = build_run(model_spec, training, train, test, self.device)
+            del train, test  # the trainer holds what it needs; drop any other copy now
             if checkpoint_key:
                 run.trainer.load_state_dict(load_tensors(store.get_bytes(checkpoint_key)))
                 log.info("job %s: resumed from checkpoint at epoch %d", job_id, run.trainer.epoch)

@@ -30,15 +30,23 @@ def split_validation(train: np.ndarray, fraction: float, seed: int) -> tuple[np.
     return train[np.sort(order[n_val:])], train[np.sort(order[:n_val])]
 
 
+def _tensor(rows: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A float32 tensor over ``rows`` without a copy when they are already private float32
+    (training only reads its data); read-only maps and other dtypes are copied."""
+    rows = np.asarray(rows)
+    if not (rows.dtype == np.float32 and rows.flags.c_contiguous and rows.flags.writeable):
+        rows = np.array(rows, dtype=np.float32)
+    return torch.from_numpy(rows).to(device)
+
+
 def build_run(model_spec: dict[str, Any], training: dict[str, Any], train: np.ndarray,
               test: np.ndarray | None, device: torch.device) -> TrainingRun:
     config = TrainingConfig(**training)
     fit_rows, validation = split_validation(np.asarray(train), config.validation_fraction, config.seed)
     if validation is None:
         validation = test
-    # np.array copies: rows may be a read-only memory map, and training owns its tensors
-    data = torch.from_numpy(np.array(fit_rows, dtype=np.float32)).to(device)
-    val = None if validation is None else torch.from_numpy(np.array(validation, dtype=np.float32)).to(device)
+    data = _tensor(fit_rows, device)
+    val = None if validation is None else _tensor(validation, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     cls = MODEL_CLASSES[model_spec["visible"]]
     extra = {"sigma": model_spec["sigma"]} if model_spec["visible"] == "gaussian" and model_spec.get("sigma") else {}

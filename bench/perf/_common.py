@@ -114,8 +114,7 @@ def service(env_extra: dict[str, str] | None = None, embedded_worker: bool = Tru
     port = free_port()
     env = dict(os.environ)
     env.update({"RBM_DATA_DIR": str(tmp), "RBM_PORT": str(port), "RBM_DEVICE": "cpu",
-                "RBM_LOG_LEVEL": "WARNING", "RBM_EMBEDDED_WORKER": "true" if embedded_worker else "false",
-                "RBM_WORKER_POLL_SECONDS": "0.05"})
+                "RBM_LOG_LEVEL": "WARNING", "RBM_EMBEDDED_WORKER": "true" if embedded_worker else "false"})
     env.update(env_extra or {})
     proc = subprocess.Popen([PY, "-m", "app.cli", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=open(tmp / "serve.log", "wb"))

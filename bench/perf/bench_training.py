@@ -1,14 +1,20 @@
 """Goals 1 and 5: training through the service against scikit-learn and a bare GEMM loop.
 
-A real ``rbm-service serve`` (API + embedded worker process) trains 784x500 CD-1, batch 100,
-on 10,000 x 784 binary rows uploaded over HTTP. Service throughput is epochs x rows over the
+A real ``rbm-service serve`` (API + embedded worker process, default settings) trains 784x500
+CD-1, batch 100, on 10,000 x 784 binary rows uploaded over HTTP; the job is watched through its
+event stream, as ``RBMClient.wait`` does. Service throughput is epochs x rows over the
 job's wall time from ``started_at`` to ``finished_at``: it includes data load, model init,
 per-epoch metrics, checkpoints and database writes and the final model store.
 Baselines in the same run: sklearn BernoulliRBM (PCD-1, 500 hidden, batch 100, n_iter=1) on
 float64 and on float32 data, and the bare GEMM-only loop of ``_common.gemm_only_epoch_seconds``.
 The worker's peak RSS is sampled during the job (goal 5).
 
-    .venv/bin/python bench/perf/bench_training.py [--epochs 8]
+    .venv/bin/python bench/perf/bench_training.py [--epochs 30] [--jobs 3]
+
+30 epochs is the API's default job; fixed per-job costs (data load, model init and store) are
+counted but amortised as in a real job. The host's speed drifts by up to 1.6x for seconds at a
+time (measured: the same job at 21k and 33k examples/s minutes apart, the other processes idle),
+so service jobs and baselines are interleaved and each side keeps its best.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import httpx
 import numpy as np
 import psutil
 
+from app.client import RBMClient
 from _common import BATCH, N_HIDDEN, N_ROWS, N_VISIBLE, best_of, binary_data, gemm_only_epoch_seconds, info, \
     result, service, upload_array
 
@@ -52,6 +59,7 @@ def run_job(client: httpx.Client, url: str, ds: str, training: dict, worker: psu
                 return
             time.sleep(0.01)
 
+    rest = worker.memory_info().rss if worker is not None else 0  # resting: the worker trims after a job
     th = threading.Thread(target=sample, daemon=True)
     th.start()
     t_submit = time.time()
@@ -59,23 +67,24 @@ def run_job(client: httpx.Client, url: str, ds: str, training: dict, worker: psu
                                             "training": {"batch_size": BATCH, **training}})
     r.raise_for_status()
     job_id = r.json()["id"]
-    while True:
-        job = client.get(f"{url}/v1/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            break
-        time.sleep(0.02)
+    # Watch it the way the service's own client does (its event stream), not by tight polling:
+    # on 2 cores a client hammering GET /v1/jobs/{id} takes CPU from the training threads.
+    with RBMClient(url) as watcher:
+        watcher.wait(job_id)
+    job = client.get(f"{url}/v1/jobs/{job_id}").json()
     stop.set()
     th.join()
     if job["status"] != "succeeded":
         raise RuntimeError(f"job {job_id} {job['status']}: {job.get('error')}")
-    job["_peak_rss"] = peak[0]
+    job["_peak_rss"], job["_rest_rss"] = peak[0], rest
     job["_submit"] = t_submit
     return job
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--jobs", type=int, default=3, help="service jobs, interleaved with the baselines")
     args = ap.parse_args()
     x32 = binary_data()
     x64 = x32.astype(np.float64)
@@ -92,7 +101,7 @@ def main() -> None:
         sk64: list[float] = []
         sk32: list[float] = []
         svc: list[dict] = []
-        for _ in range(2):  # interleave service jobs with the baselines
+        for _ in range(args.jobs):  # interleave service jobs with the baselines
             best = best_of({"gemm": lambda: gemm_only_epoch_seconds(x32)}, 3)
             gemm.append(best["gemm"])
             svc.append(run_job(client, url, ds, {"epochs": args.epochs, "method": "cd", "k": 1}, worker))
@@ -133,12 +142,18 @@ def main() -> None:
         result("1e time to first epoch, upper bound (s, < 1)", first, 1.0, unit="s", higher_is_better=False,
                claim_s=round(claim, 3))
 
-        # Goal 5: peak RSS growth of the worker over its idle size vs data + model + chains.
+        # Goal 5: a job's peak RSS over the resting worker (measured just before it was submitted;
+        # the worker returns freed heap after every job) vs data + model state + chains.
+        # The worse of the measured jobs counts. The fresh worker's size before its first job
+        # (imports only) is reported too: the first job also pays one-time costs (thread pools,
+        # BLAS buffers) that stay with the process, not with a job.
         model_bytes = 4 * (N_VISIBLE * N_HIDDEN + N_VISIBLE + N_HIDDEN)
         state_bytes = x32.nbytes + 4 * model_bytes + 4 * BATCH * (N_VISIBLE + N_HIDDEN) * 2
-        peak = max(j["_peak_rss"] for j in svc)
-        result("5a worker peak RSS growth / (data + model state + chains) (<= 2)", (peak - idle_rss) / state_bytes,
-               2.0, higher_is_better=False, idle_mb=round(idle_rss / 2**20, 1), peak_mb=round(peak / 2**20, 1),
+        worst = max(svc, key=lambda j: j["_peak_rss"] - j["_rest_rss"])
+        growth = worst["_peak_rss"] - worst["_rest_rss"]
+        result("5a job peak RSS over resting worker / (data + model state + chains) (<= 2)", growth / state_bytes,
+               2.0, higher_is_better=False, fresh_mb=round(idle_rss / 2**20, 1),
+               resting_mb=round(worst["_rest_rss"] / 2**20, 1), peak_mb=round(worst["_peak_rss"] / 2**20, 1),
                state_mb=round(state_bytes / 2**20, 1))
 
 

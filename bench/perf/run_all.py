@@ -27,7 +27,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     runs = [
-        ["bench_training.py"] + (["--epochs", "4"] if args.quick else []),
+        ["bench_training.py"] + (["--epochs", "4", "--jobs", "2"] if args.quick else []),
         ["bench_sampling.py"],
         ["bench_inference.py"],
         ["bench_partition.py"] + (["--betas", "2000", "--skip-24"] if args.quick else []),
