@@ -19,7 +19,8 @@ class ServiceContext:
     models: ModelCache = field(init=False)
 
     def __post_init__(self) -> None:
-        self.models = ModelCache(self.store, self.settings.model_cache_size, self.settings.device)
+        self.models = ModelCache(self.store, self.settings.model_cache_size, self.settings.device,
+                                 self.settings.model_cache_bytes)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ServiceContext":

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     kl_max_visible: int = Field(20, ge=1, le=26, description="KL divergence enumerates at most 2^this visible states.")
     max_ais_work: int = Field(10_000_000, description="AIS runs x betas per request.")
     model_cache_size: int = Field(16, ge=1, description="Models kept loaded in an API process (LRU).")
+    model_cache_bytes: int = Field(512 * 2**20, ge=1, description="Bytes of model tensors kept loaded in an API "
+                                   "process (LRU; the model in use always stays, however big).")
     inference_batch_rows: int = Field(4096, ge=1, description="Free energy: concurrent queries to one model are "
                                       "micro-batched into one product of at most this many rows.")
     inference_batch_wait_ms: float = Field(2.0, ge=0, description="Free energy: how long a query waits for others "

@@ -1,5 +1,9 @@
 """LRU of loaded models in one process. Stored models never change (a new training makes a new
-model), so an entry keyed by model id and weights key is never stale."""
+model), so an entry keyed by model id and weights key is never stale.
+
+Bounded twice: at most ``capacity`` models and at most ``max_bytes`` of tensors (a 784x500 model
+is 1.6 MB, a 10,000 x 5,000 one 200 MB, so a count alone does not bound memory). The model just
+loaded always stays, even when it alone is bigger than ``max_bytes``."""
 
 from __future__ import annotations
 
@@ -14,10 +18,16 @@ from app.rbm.model import RBM
 from app.storage.artifacts import ArtifactStore
 
 
+def model_bytes(model: RBM) -> int:
+    return sum(t.numel() * t.element_size() for t in model.parameters().values())
+
+
 class ModelCache:
-    def __init__(self, store: ArtifactStore, capacity: int, device: str) -> None:
+    def __init__(self, store: ArtifactStore, capacity: int, device: str, max_bytes: int | None = None) -> None:
         self.store = store
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self._bytes: dict[str, int] = {}
         self.device_name = device
         self._device: torch.device | None = None
         self._entries: OrderedDict[str, RBM] = OrderedDict()
@@ -40,13 +50,24 @@ class ModelCache:
         with self._lock:
             self._entries[weights_key] = model
             self._entries.move_to_end(weights_key)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            self._bytes[weights_key] = model_bytes(model)
+            while len(self._entries) > 1 and (len(self._entries) > self.capacity or self._over_budget()):
+                key, _ = self._entries.popitem(last=False)
+                self._bytes.pop(key, None)
         return model
+
+    def _over_budget(self) -> bool:
+        return self.max_bytes is not None and self.nbytes > self.max_bytes
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the tensors of the models held now."""
+        return sum(self._bytes.values())
 
     def forget(self, weights_key: str) -> None:
         with self._lock:
             self._entries.pop(weights_key, None)
+            self._bytes.pop(weights_key, None)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -1,0 +1,45 @@
+"""The API's model LRU is bounded by count and by bytes of tensors."""
+
+from __future__ import annotations
+
+import torch
+
+from app.models.cache import ModelCache, model_bytes
+from app.rbm.io import to_safetensors_bytes
+from app.rbm.model import BernoulliRBM
+from app.storage.artifacts import ArtifactStore
+
+
+def _store_models(store: ArtifactStore, sizes: list[tuple[int, int]]) -> list[str]:
+    keys = []
+    for i, (v, h) in enumerate(sizes):
+        m = BernoulliRBM.init_random(v, h, generator=torch.Generator().manual_seed(i))
+        keys.append(store.put_bytes(store.new_key("models", ".safetensors"), to_safetensors_bytes(m, {})))
+    return keys
+
+
+def test_byte_bound_evicts_least_recently_used(tmp_path):
+    store = ArtifactStore(tmp_path)
+    keys = _store_models(store, [(100, 50)] * 4)
+    one = 4 * (100 * 50 + 100 + 50)
+    cache = ModelCache(store, capacity=16, device="cpu", max_bytes=3 * one)
+    first = cache.get(keys[0])
+    assert model_bytes(first) == one
+    for k in keys[1:3]:
+        cache.get(k)
+    assert cache.get(keys[0]) is first  # a hit refreshes it: keys[1] is now the oldest
+    cache.get(keys[3])
+    assert len(cache) == 3 and cache.nbytes == 3 * one
+    assert cache.get(keys[0]) is first  # still held
+    assert keys[1] not in cache._entries
+
+
+def test_count_bound_and_an_oversized_model_still_loads(tmp_path):
+    store = ArtifactStore(tmp_path)
+    small, big = _store_models(store, [(10, 5), (200, 100)])
+    cache = ModelCache(store, capacity=1, device="cpu", max_bytes=1_000)
+    cache.get(small)
+    model = cache.get(big)  # 80 kB against a 1 kB bound: served, and the only entry left
+    assert model.n_visible == 200 and len(cache) == 1 and cache.nbytes == model_bytes(model)
+    cache.forget(big)
+    assert len(cache) == 0 and cache.nbytes == 0
