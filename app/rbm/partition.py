@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from app.rbm._enumerate import _softplus_out, logsumexp_over_states
+from app.rbm._enumerate import logsumexp_over_states
 from app.rbm.errors import InvalidInput, TooLarge
 from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, softplus
 from app.rbm.sampling import UniformSource
@@ -199,9 +199,19 @@ class _BernoulliAIS:
         m = self.m
         torch.addmm(m.hidden_bias, self.v, m.weight, out=self.pre)
         d = (self.v @ self.diff).mul_(beta_hi - beta_lo).to(torch.float64)
-        d += _softplus_out(torch.mul(self.pre, beta_hi, out=self.tmp), self.tmp).sum(dim=1, dtype=torch.float64)
-        d -= _softplus_out(torch.mul(self.pre, beta_lo, out=self.tmp), self.tmp).sum(dim=1, dtype=torch.float64)
+        d += self._softplus_sum(beta_hi)
+        d -= self._softplus_sum(beta_lo)
         return d
+
+    def _softplus_sum(self, beta: float) -> torch.Tensor:
+        """``sum_j softplus(beta pre_j)`` in float64 ``(n,)``, as ``beta sum_j softplus_beta(pre_j)``:
+        torch's ``softplus(x, beta)`` scales inside its one pass (no separate ``beta * pre`` pass)."""
+        if beta == 0.0:
+            return torch.full((self.pre.shape[0],), self.pre.shape[1] * math.log(2.0), device=self.pre.device,
+                              dtype=torch.float64)
+        threshold = 20.0 if self.pre.dtype == torch.float32 else 40.0  # as app.rbm._enumerate._softplus_out
+        torch._C._nn.softplus(self.pre, beta, threshold, out=self.tmp)
+        return self.tmp.sum(dim=1, dtype=torch.float64).mul_(beta)
 
     def transition(self, beta: float) -> None:
         """One Gibbs sweep at ``beta`` (``pre`` must belong to the current ``v``)."""
