@@ -46,8 +46,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.auth.mode import open_mode_check
     from app.core.settings import get_settings
     from app.main import create_app
+    from app.rbm.device import flush_denormals
 
     settings = get_settings()
+    flush_denormals()
     cmd_migrate(argparse.Namespace(downgrade=None))
     host = args.host or settings.host
     may_start, message = open_mode_check(host, keys_exist(settings.resolved_database_url),
@@ -80,9 +82,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from app.core.context import ServiceContext
     from app.core.settings import get_settings
+    from app.rbm.device import flush_denormals
     from app.worker.runner import Worker
 
     settings = get_settings()
+    flush_denormals()
     if settings.worker_threads:
         torch.set_num_threads(settings.worker_threads)
     ctx = ServiceContext.from_settings(settings)

@@ -38,3 +38,14 @@ def resolve_device(name: str) -> torch.device:
     if index >= count:
         raise ValueError(f"device {name!r} does not exist: this machine has {count} CUDA device(s)")
     return torch.device("cuda", index)
+
+
+def flush_denormals() -> bool:
+    """Treat CPU floats below ~1e-38 as zero in this process (FTZ/DAZ); False if unsupported.
+
+    Sigmoids of strongly negative inputs produce denormal numbers, and on x86 each one costs a
+    microcode assist: 784x500 CD-3 training measured 12,500 -> 17,600 examples/s with this on.
+    Numbers that small are zero for every quantity the service computes. Call it before torch
+    starts its thread pool, so the pool's threads inherit the mode.
+    """
+    return bool(torch.set_flush_denormal(True))

@@ -30,6 +30,9 @@ def gemm_sweeps(m, n: int, sweeps: int) -> float:
 
 
 def main() -> None:
+    from app.rbm.device import flush_denormals
+
+    flush_denormals()  # as the service's processes run (app/cli.py)
     from app.rbm.sampling import GibbsChains, _Metropolis
 
     m = model(784, 500)
