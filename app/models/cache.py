@@ -32,6 +32,7 @@ class ModelCache:
         self._device: torch.device | None = None
         self._entries: OrderedDict[str, RBM] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
 
     @property
     def device(self) -> torch.device:
@@ -40,13 +41,35 @@ class ModelCache:
         return self._device
 
     def get(self, weights_key: str) -> RBM:
+        """The loaded model; concurrent first requests for one model wait for a single load
+        (32 clients hitting a cold 64 MB model would otherwise load it 32 times, each request
+        with its own copy, which also defeats micro-batching: it batches per model object)."""
         with self._lock:
-            model = self._entries.get(weights_key)
+            model = self._hit(weights_key)
             if model is not None:
-                self._entries.move_to_end(weights_key)
                 return model
-        model, _ = from_safetensors_bytes(self.store.get_bytes(weights_key))
-        model = model.to(device=self.device)
+            loading = self._loading.setdefault(weights_key, threading.Lock())
+        with loading:
+            with self._lock:
+                model = self._hit(weights_key)
+                if model is not None:
+                    return model
+            try:
+                model, _ = from_safetensors_bytes(self.store.get_bytes(weights_key))
+                model = model.to(device=self.device)
+                self._insert(weights_key, model)
+            finally:
+                with self._lock:
+                    self._loading.pop(weights_key, None)
+        return model
+
+    def _hit(self, weights_key: str) -> RBM | None:
+        model = self._entries.get(weights_key)
+        if model is not None:
+            self._entries.move_to_end(weights_key)
+        return model
+
+    def _insert(self, weights_key: str, model: RBM) -> None:
         with self._lock:
             self._entries[weights_key] = model
             self._entries.move_to_end(weights_key)
@@ -54,7 +77,6 @@ class ModelCache:
             while len(self._entries) > 1 and (len(self._entries) > self.capacity or self._over_budget()):
                 key, _ = self._entries.popitem(last=False)
                 self._bytes.pop(key, None)
-        return model
 
     def _over_budget(self) -> bool:
         return self.max_bytes is not None and self.nbytes > self.max_bytes

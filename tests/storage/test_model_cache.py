@@ -43,3 +43,33 @@ def test_count_bound_and_an_oversized_model_still_loads(tmp_path):
     assert model.n_visible == 200 and len(cache) == 1 and cache.nbytes == model_bytes(model)
     cache.forget(big)
     assert len(cache) == 0 and cache.nbytes == 0
+
+
+def test_concurrent_first_requests_share_one_load(tmp_path):
+    import threading
+    import time
+
+    store = ArtifactStore(tmp_path)
+    (key,) = _store_models(store, [(64, 32)])
+    loads = []
+    real = store.get_bytes
+
+    def slow_get_bytes(k):
+        loads.append(k)
+        time.sleep(0.2)  # a big model: every caller arrives while the first load runs
+        return real(k)
+
+    store.get_bytes = slow_get_bytes
+    cache = ModelCache(store, capacity=4, device="cpu")
+    got, barrier = [], threading.Barrier(8)
+
+    def request():
+        barrier.wait()
+        got.append(cache.get(key))
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads == [key] and len(got) == 8 and all(m is got[0] for m in got)
