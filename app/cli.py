@@ -49,7 +49,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.rbm.device import flush_denormals
 
     settings = get_settings()
-    flush_denormals()
     cmd_migrate(argparse.Namespace(downgrade=None))
     host = args.host or settings.host
     may_start, message = open_mode_check(host, keys_exist(settings.resolved_database_url),
@@ -59,6 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if message:
         log.warning("%s", message)
+    flush_denormals()
     torch.set_num_threads(settings.api_threads)
     worker = None
     if settings.embedded_worker:

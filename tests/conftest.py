@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -72,6 +73,14 @@ def client(ctx) -> Iterator[TestClient]:
 @pytest.fixture
 def worker(ctx) -> Worker:
     return Worker(ctx, worker_id="test-worker")
+
+
+@pytest.fixture(autouse=True)
+def _default_float_mode() -> Iterator[None]:
+    """`serve`/`worker` switch their process to flush-to-zero; a test that runs them in-process
+    must not leave that on for the tests after it (hypothesis refuses to run under it)."""
+    yield
+    torch.set_flush_denormal(False)
 
 
 def pytest_addoption(parser) -> None:

@@ -31,6 +31,7 @@ def main() -> int:
         ["bench_sampling.py"],
         ["bench_inference.py"],
         ["bench_partition.py"] + (["--betas", "2000", "--skip-24"] if args.quick else []),
+        ["bench_gpu.py"],
     ]
     rows: list[dict] = []
     t0 = time.time()
