@@ -22,13 +22,12 @@ router = APIRouter(prefix="/v1/models/{model_id}", tags=["inference"])
 
 @router.post("/free-energy", response_model=FreeEnergyOut, summary="Free energy F(v) of each vector",
              openapi_extra=bodies.OPENAPI_VECTORS)
-async def free_energy(model_id: str, request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+async def free_energy(model_id: str, request: Request, ctx: ContextDep) -> Response:
     """JSON ``{"data": [[...]]}``, raw float32 (``application/octet-stream`` + ``X-Shape``) or ``.npy``;
     concurrent queries to one model share one matrix product (RBM_INFERENCE_BATCH_*)."""
     vectors = await bodies.read_vectors(request)
-    row, model = await run_in_threadpool(load_model, ctx, session, model_id)
-    data = vectors_to_tensor(vectors, model, ctx.settings)
-    values = await request.app.state.free_energy_batcher.free_energy(row.weights_key, model, data)
+    weights_key, model, data = await run_in_threadpool(service.free_energy_input, ctx, model_id, vectors)
+    values = await request.app.state.free_energy_batcher.free_energy(weights_key, model, data)
     return Response(orjson.dumps({"free_energy": values}, option=orjson.OPT_SERIALIZE_NUMPY),
                     media_type="application/json")
 

@@ -4,19 +4,33 @@ checks here, the math in ``app.rbm``."""
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import numpy as np
 import torch
 
+from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest, PayloadTooLarge
 from app.core.settings import Settings
 from app.datasets.service import rows_for_model
 from app.inference.schemas import SampleRequest
 from app.inference.tensors import vectors_to_tensor
+from app.models.service import load_model
 from app.rbm.model import RBM
 from app.rbm.sampling import SampleResult, draw_samples
 from app.storage.artifacts import ArtifactStore
 from sqlalchemy.orm import Session
+
+
+def free_energy_input(ctx: ServiceContext, model_id: str, vectors: Any) -> tuple[str, RBM, torch.Tensor]:
+    """Everything a free-energy query needs before its product, in one worker-thread call: the
+    hot path's session, model lookup and input checks. (With the session as a dependency and the
+    checks on the event loop, a 1-row query made four thread hand-offs and each small torch call
+    on the loop waited for the GIL: ~250 us per call at 32 concurrent clients, profiled.)"""
+    with ctx.db.session() as session:
+        row, model = load_model(ctx, session, model_id)
+        weights_key = row.weights_key
+    return weights_key, model, vectors_to_tensor(vectors, model, ctx.settings)
 
 
 def check_sampling_budget(req: SampleRequest, model: RBM, settings: Settings) -> None:

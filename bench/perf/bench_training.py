@@ -105,6 +105,9 @@ def main() -> None:
             best = best_of({"gemm": lambda: gemm_only_epoch_seconds(x32)}, 3)
             gemm.append(best["gemm"])
             svc.append(run_job(client, url, ds, {"epochs": args.epochs, "method": "cd", "k": 1}, worker))
+            rates = sorted(N_ROWS / m["epoch_seconds"] for m in svc[-1]["metrics"])
+            info(f"service job {len(svc)}: epochs {rates[0]:,.0f} .. {rates[len(rates) // 2]:,.0f} (median) .. "
+                 f"{rates[-1]:,.0f} ex/s")
             sk64.append(sklearn_seconds(x64))
             sk32.append(sklearn_seconds(x32))
         gemm_rate = N_ROWS / min(gemm)
