@@ -9,7 +9,7 @@ Baselines in the same run: sklearn BernoulliRBM (PCD-1, 500 hidden, batch 100, n
 float64 and on float32 data, and the bare GEMM-only loop of ``_common.gemm_only_epoch_seconds``.
 The worker's peak RSS is sampled during the job (goal 5).
 
-    .venv/bin/python bench/perf/bench_training.py [--epochs 30] [--jobs 3]
+    .venv/bin/python bench/perf/bench_training.py [--epochs 30] [--jobs 5]
 
 30 epochs is the API's default job; fixed per-job costs (data load, model init and store) are
 counted but amortised as in a real job. The host's speed drifts by up to 1.6x for seconds at a
@@ -84,7 +84,7 @@ def run_job(client: httpx.Client, url: str, ds: str, training: dict, worker: psu
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--jobs", type=int, default=3, help="service jobs, interleaved with the baselines")
+    ap.add_argument("--jobs", type=int, default=5, help="service jobs, interleaved with the baselines")
     args = ap.parse_args()
     x32 = binary_data()
     x64 = x32.astype(np.float64)
