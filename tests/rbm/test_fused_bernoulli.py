@@ -15,7 +15,7 @@ needs_numba = pytest.mark.skipif(
 
 
 def test_without_numba_bernoulli_is_uniforms_then_compare(monkeypatch):
-    monkeypatch.setattr(_fused_bernoulli, "_kernels", None)
+    monkeypatch.setattr(_fused_bernoulli, "_KERNELS", None)
     p = torch.rand(5, 9, generator=torch.Generator().manual_seed(1))
     a, b = UniformSource(torch.Generator().manual_seed(4)), UniformSource(torch.Generator().manual_seed(4))
     scratch = torch.empty(5, 9)
