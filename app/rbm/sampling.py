@@ -17,7 +17,6 @@ from typing import Literal
 import numpy as np
 import torch
 
-from app.rbm import _fused_bernoulli
 from app.rbm.errors import InvalidInput
 from app.rbm.model import RBM, GaussianRBM, softplus
 
@@ -42,29 +41,22 @@ class UniformSource:
         self.generator = generator
         self.fast = torch.device(generator.device).type == "cpu"
         self._bits = np.random.SFC64(0) if self.fast else None
-        self._key_words = torch.empty(3, dtype=torch.int64)
-
-    def _fast_for(self, buf: torch.Tensor) -> bool:
-        return (
-            self._bits is not None
-            and buf.device.type == "cpu"
-            and buf.dtype in (torch.float32, torch.float64)
-            and buf.is_contiguous()
-            and not buf.requires_grad
-        )
-
-    def _key(self) -> np.ndarray:
-        """Three fresh words from the torch generator: the only state, so seeds and checkpoints hold."""
-        return self._key_words.random_(generator=self.generator).numpy().view(np.uint64)
+        self._key = torch.empty(3, dtype=torch.int64)
 
     def fill_(self, buf: torch.Tensor) -> torch.Tensor:
         """Overwrite ``buf`` with independent U[0, 1) values; returns ``buf``."""
-        if not self._fast_for(buf):
+        if (
+            self._bits is None
+            or buf.device.type != "cpu"
+            or buf.dtype not in (torch.float32, torch.float64)
+            or not buf.is_contiguous()
+            or buf.requires_grad
+        ):
             return buf.uniform_(generator=self.generator)
         n = buf.numel()
         if n == 0:
             return buf
-        a, b, c = self._key().tolist()
+        a, b, c = self._key.random_(generator=self.generator).tolist()
         # Same seeding as numpy's own SFC64: three key words, counter 1, 12 discarded outputs.
         self._bits.state = {
             "bit_generator": "SFC64",
@@ -83,19 +75,6 @@ class UniformSource:
             np.right_shift(raw64, np.uint64(11), out=raw64)
             np.multiply(raw64, _TWO_M53, out=out, dtype=np.float64, casting="unsafe")
         return buf
-
-    def bernoulli_(self, p: torch.Tensor, out: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
-        """``out = (U < p)`` as 0/1 values, ``U`` the draws :meth:`fill_` would put in ``scratch``.
-
-        With numba installed (the ``fast`` extra) the draws and the compare are one pass and
-        ``scratch`` is not touched; the result is bit-identical either way.
-        """
-        kernels = _fused_bernoulli.kernels() if self._fast_for(out) else None
-        if (kernels is None or p.dtype != out.dtype or not p.is_contiguous() or p.shape != out.shape
-                or p.device.type != "cpu" or out.numel() == 0):
-            return torch.lt(self.fill_(scratch), p, out=out)
-        kernels[out.numpy().dtype](self._key(), p.detach().numpy().reshape(-1), out.numpy().reshape(-1))
-        return out
 
 
 class GibbsChains:
@@ -147,7 +126,8 @@ class GibbsChains:
 
     def sample_hidden(self) -> torch.Tensor:
         """Draw ``h ~ Bernoulli(ph)`` (call :meth:`hidden_probs` first)."""
-        return self.uniform.bernoulli_(self.ph, self.h, self._u_h)
+        self.uniform.fill_(self._u_h)
+        return torch.lt(self._u_h, self.ph, out=self.h)
 
     def sample_visible(self) -> torch.Tensor:
         """Draw ``v ~ p(v | h)`` in place; ``pv`` keeps the conditional mean."""
@@ -162,7 +142,8 @@ class GibbsChains:
         if self.beta != 1.0:
             self.pv.mul_(self.beta)
         torch.sigmoid(self.pv, out=self.pv)
-        return self.uniform.bernoulli_(self.pv, self.v, self._u_v)
+        self.uniform.fill_(self._u_v)
+        return torch.lt(self._u_v, self.pv, out=self.v)
 
     def sweep(self, steps: int = 1) -> torch.Tensor:
         """Run ``steps`` full sweeps ``v -> h -> v``; returns the visible buffer."""
