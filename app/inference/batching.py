@@ -1,10 +1,15 @@
 """Micro-batching of concurrent free-energy queries to one model into one matrix product.
 
 Small queries are memory-bound: a 1-row F(v) reads the whole ``(V, H)`` weight matrix for
-``V*H`` multiply-adds, while a 256-row one does 256x the work for the same read. Requests for
-the same model that arrive within ``max_wait`` seconds of each other (or while the previous batch
-is still computing) are concatenated, up to ``max_rows`` rows, and evaluated by one compute
-thread; each request gets its own slice back. ``max_wait <= 0`` turns batching off.
+``V*H`` multiply-adds, while a 256-row one does 256x the work for the same read. One compute
+thread evaluates batches back to back. A query that finds it idle waits at most ``max_wait``
+seconds for company; queries that arrive while a product is computing wait for that product to
+finish and then go together, up to ``max_rows`` rows per model, in the next one. Each request
+gets its own slice back. ``max_wait <= 0`` turns batching off.
+
+(A fixed timer alone is not enough: under load it flushed a batch of one or two rows every
+``max_wait`` behind the product that was computing, and those small products queued up one
+after another: 32 clients on a 4096x4096 model got 221 queries/s batched vs 352 unbatched.)
 """
 
 from __future__ import annotations
@@ -45,20 +50,26 @@ class FreeEnergyBatcher:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="free-energy")
         self.batches = 0
         self.requests = 0
+        self._computing = 0  # products handed to the compute thread and not finished
 
     async def free_energy(self, key: str, model: RBM, x: torch.Tensor) -> np.ndarray:
         loop = asyncio.get_running_loop()
         if self.max_wait <= 0 or x.shape[0] >= self.max_rows:
             self.batches += 1
             self.requests += 1
-            return await loop.run_in_executor(self._pool, _free_energy, model, [x])
+            self._computing += 1
+            try:
+                return await loop.run_in_executor(self._pool, _free_energy, model, [x])
+            finally:
+                self._product_done()
         pend = self._pending.get(key)
         if pend is not None and (pend.model is not model or pend.rows + x.shape[0] > self.max_rows):
             self._flush(key)
             pend = None
         if pend is None:
             pend = self._pending[key] = _Pending(model)
-            pend.timer = loop.call_later(self.max_wait, self._flush, key)
+        if pend.timer is None and not self._computing:
+            pend.timer = loop.call_later(self.max_wait, self._flush_if_idle, key)
         fut: asyncio.Future = loop.create_future()
         pend.parts.append(x)
         pend.futures.append(fut)
@@ -66,6 +77,21 @@ class FreeEnergyBatcher:
         if pend.rows >= self.max_rows:
             self._flush(key)
         return await fut
+
+    def _flush_if_idle(self, key: str) -> None:
+        """The idle wait is over; if a product started meanwhile, its end flushes this batch."""
+        pend = self._pending.get(key)
+        if pend is not None:
+            pend.timer = None
+            if not self._computing:
+                self._flush(key)
+
+    def _product_done(self) -> None:
+        """A product finished: when the compute thread is idle, send everything that waited."""
+        self._computing -= 1
+        if not self._computing:
+            for key in list(self._pending):
+                self._flush(key)
 
     def _flush(self, key: str) -> None:
         pend = self._pending.pop(key, None)
@@ -75,11 +101,13 @@ class FreeEnergyBatcher:
             pend.timer.cancel()
         self.batches += 1
         self.requests += len(pend.futures)
+        self._computing += 1
         loop = asyncio.get_running_loop()
         task = loop.run_in_executor(self._pool, _free_energy, pend.model, pend.parts)
         sizes = [p.shape[0] for p in pend.parts]
 
         def done(t: asyncio.Future) -> None:
+            self._product_done()
             exc = t.exception()
             if exc is not None:
                 for f in pend.futures:

@@ -74,3 +74,39 @@ def test_micro_batcher_returns_each_request_its_own_rows():
 
     for x, got in zip(xs, asyncio.run(go())):
         np.testing.assert_allclose(got, m.free_energy(x).double().numpy(), rtol=1e-6)
+
+
+def test_queries_arriving_during_a_product_share_the_next_one(monkeypatch):
+    """Under load the batcher must not flush a small batch every max_wait behind the running
+    product: everything that arrives while it computes goes into one next product."""
+    import time
+
+    from app.inference import batching
+
+    real = batching._free_energy
+
+    def slow(model, parts):
+        time.sleep(0.2)
+        return real(model, parts)
+
+    monkeypatch.setattr(batching, "_free_energy", slow)
+    m = BernoulliRBM.init_random(8, 5, generator=torch.Generator().manual_seed(0))
+    xs = [(torch.rand(1, 8, generator=torch.Generator().manual_seed(i)) < 0.5).float() for i in range(6)]
+
+    async def go() -> list[np.ndarray]:
+        batcher = FreeEnergyBatcher(max_rows=100, max_wait=0.005)
+        try:
+            first = asyncio.create_task(batcher.free_energy("k", m, xs[0]))
+            await asyncio.sleep(0.05)  # the first product is computing now
+            later = []
+            for x in xs[1:]:  # arrive one by one, further apart than max_wait
+                later.append(asyncio.create_task(batcher.free_energy("k", m, x)))
+                await asyncio.sleep(0.02)
+            out = await asyncio.gather(first, *later)
+            assert batcher.batches == 2 and batcher.requests == 6
+            return out
+        finally:
+            batcher.close()
+
+    for x, got in zip(xs, asyncio.run(go())):
+        np.testing.assert_allclose(got, m.free_energy(x).double().numpy(), rtol=1e-6)
