@@ -62,9 +62,9 @@ def pseudo_log_likelihood(model: RBM, v: torch.Tensor) -> torch.Tensor:
         v = v.to(device=model.device, dtype=model.dtype)
         W, a = model.weight, model.visible_bias
         n_v, n_h = W.shape
-        # (rows, V, H) blocks of at most a quarter of the usual budget: two such temporaries
+        # (rows, V, H) blocks of at most 1/16 of the usual budget (or one row): two such temporaries
         # live at once, and this runs inside every training epoch's metrics
-        rows = max(1, (ELEMENT_BUDGET // 4) // (n_v * n_h))
+        rows = max(1, (ELEMENT_BUDGET // 16) // (n_v * n_h))
         out = torch.empty(v.shape[0], device=v.device, dtype=v.dtype)
         for lo in range(0, v.shape[0], rows):
             vc = v[lo : lo + rows]
