@@ -10,10 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import logging
 from functools import lru_cache
-
-log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
