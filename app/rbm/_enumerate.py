@@ -11,6 +11,8 @@ from typing import Callable
 
 import torch
 
+from app.rbm.model import softplus
+
 #: Elements per temporary (rows x width) block; 2^22 float64 = 32 MiB.
 ELEMENT_BUDGET = 1 << 22
 
@@ -39,10 +41,11 @@ CACHE_BUDGET = 1 << 18
 _SHIFT_BLOCK = 256
 
 
-def _softplus_out(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """In-place softplus with the smallest exact threshold for the dtype (exp(-t) below half an ulp)."""
+def _softplus_out(x: torch.Tensor, out: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+    """``softplus(beta x) / beta`` into ``out`` in one pass, with the smallest exact threshold for
+    the dtype (exp(-t) below half an ulp)."""
     threshold = 20.0 if x.dtype == torch.float32 else 40.0
-    return torch._C._nn.softplus(x, 1.0, threshold, out=out)
+    return torch._C._nn.softplus(x, beta, threshold, out=out)
 
 
 def logsumexp_over_states(
@@ -64,8 +67,6 @@ def logsumexp_over_states(
     Memory stays ``O(2^L * K)``. ``transform`` is applied in place when it is
     the model's softplus (the exact log Z of bernoulli models).
     """
-    from app.rbm.model import softplus  # local: model imports nothing from here, but keep it lazy
-
     m, width = proj.shape
     dev, dt = proj.device, proj.dtype
     rows = rows_for(width, min(int(chunk_size), max(1, CACHE_BUDGET // max(1, width))))

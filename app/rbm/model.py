@@ -58,8 +58,7 @@ _CHECK_CHUNK = 1 << 18
 
 def _all_rows(v: torch.Tensor, predicate: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """``predicate(rows).all()`` over ``v : (n, V)``, a block of rows at a time."""
-    step = max(1, _CHECK_CHUNK // max(1, v.shape[1]))
-    return all(bool(predicate(v[lo : lo + step]).all()) for lo in range(0, v.shape[0], step))
+    return all(bool(predicate(b).all()) for b in _row_blocks(v))
 
 
 def softplus(x: torch.Tensor) -> torch.Tensor:
@@ -285,10 +284,10 @@ class GaussianRBM(RBM):
         visible_bias = torch.zeros(n_visible, device=device, dtype=dtype)
         std = torch.ones(n_visible, device=device, dtype=torch.float64)
         if data is not None:
-            mean, data_std = _column_moments(data, n_visible)
+            mean = _data_mean(data, n_visible)
             visible_bias = mean.to(device=device, dtype=dtype)
             if data.shape[0] > 1:
-                std = data_std.to(device).clamp_min(_MIN_SIGMA)
+                std = _data_std(data, n_visible, mean).to(device).clamp_min(_MIN_SIGMA)
         if sigma is not None:
             s = torch.as_tensor(sigma, dtype=torch.float64, device=device)
             if not bool(torch.isfinite(s).all()) or bool((s <= 0).any()):
@@ -419,17 +418,21 @@ def _as_2d(data: torch.Tensor, n_visible: int) -> torch.Tensor:
     return data
 
 
+def _row_blocks(d: torch.Tensor) -> list[torch.Tensor]:
+    """``d : (n, V)`` as views of at most ``_CHECK_CHUNK`` elements: column statistics of a big
+    float32 data set in float64 without a float64 copy of all of it."""
+    step = max(1, _CHECK_CHUNK // max(1, d.shape[1]))
+    return [d[lo : lo + step] for lo in range(0, d.shape[0], step)]
+
+
 def _data_mean(data: torch.Tensor, n_visible: int) -> torch.Tensor:
-    return _column_moments(data, n_visible)[0]
-
-
-def _column_moments(data: torch.Tensor, n_visible: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Column mean and sample std (zeros for one row) in float64, a block of rows at a time:
-    a float64 copy of the whole data set would double a float32 job's memory."""
+    """Column means in float64."""
     d = _as_2d(data, n_visible)
-    step = max(1, _CHECK_CHUNK // max(1, n_visible))
-    blocks = range(0, d.shape[0], step)
-    mean = sum(d[lo : lo + step].sum(dim=0, dtype=torch.float64) for lo in blocks) / d.shape[0]
-    sq = sum((d[lo : lo + step].to(torch.float64) - mean).square_().sum(dim=0) for lo in blocks)
-    std = (sq / (d.shape[0] - 1)).sqrt_() if d.shape[0] > 1 else torch.zeros_like(mean)
-    return mean, std
+    return sum(b.sum(dim=0, dtype=torch.float64) for b in _row_blocks(d)) / d.shape[0]
+
+
+def _data_std(data: torch.Tensor, n_visible: int, mean: torch.Tensor) -> torch.Tensor:
+    """Column sample std in float64 (two-pass, around ``mean``); needs at least two rows."""
+    d = _as_2d(data, n_visible)
+    sq = sum((b.to(torch.float64) - mean).square_().sum(dim=0) for b in _row_blocks(d))
+    return (sq / (d.shape[0] - 1)).sqrt_()

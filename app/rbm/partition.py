@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from app.rbm._enumerate import logsumexp_over_states
+from app.rbm._enumerate import _softplus_out, logsumexp_over_states
 from app.rbm.errors import InvalidInput, TooLarge
 from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, softplus
 from app.rbm.sampling import UniformSource
@@ -170,6 +170,28 @@ class _AnnealedPath:
         return torch.lt(torch.empty_like(pv).uniform_(generator=g), pv).to(pv.dtype)
 
 
+class _GenericAIS:
+    """AIS runs on :class:`_AnnealedPath` as written (any visible type); the interface that
+    :func:`ais_log_partition` drives, shared with :class:`_BernoulliAIS`."""
+
+    def __init__(self, path: _AnnealedPath, v: torch.Tensor, generator: torch.Generator) -> None:
+        self.path, self.v, self.generator = path, v, generator
+        self.pre = torch.empty(0)  # set by refresh()/log_ratio() before any transition
+
+    def refresh(self) -> None:
+        """Recompute ``pre`` for the current ``v``."""
+        self.pre = self.path.preactivation(self.v)
+
+    def log_ratio(self, beta_hi: float, beta_lo: float) -> torch.Tensor:
+        """``log p*_hi(v) - log p*_lo(v)`` (float64 ``(n,)``); leaves ``pre`` for the transition."""
+        self.refresh()
+        return self.path.log_ratio(self.v, self.pre, beta_hi, beta_lo)
+
+    def transition(self, beta: float) -> None:
+        """One Gibbs sweep at ``beta`` (``pre`` must belong to the current ``v``)."""
+        self.v = self.path.transition(self.v, self.pre, beta, self.generator)
+
+
 class _BernoulliAIS:
     """Preallocated AIS runs for a bernoulli model: one step is two GEMMs plus in-place passes.
 
@@ -177,7 +199,7 @@ class _BernoulliAIS:
     softplus sums of the weight update and for ``p(h | v)``; the visible conditional
     ``sigmoid((1-beta) a0 + beta (a + W h))`` is one ``addmm`` with ``alpha = beta``.
     Uniforms come from :class:`UniformSource`. Same path and estimator as
-    :class:`_AnnealedPath`, without its per-step temporaries.
+    :class:`_GenericAIS`, without its per-step temporaries.
     """
 
     def __init__(self, path: _AnnealedPath, v: torch.Tensor, generator: torch.Generator) -> None:
@@ -194,10 +216,13 @@ class _BernoulliAIS:
         self.diff = (m.visible_bias - path.base).contiguous()
         self.uniform = UniformSource(generator)
 
+    def refresh(self) -> None:
+        """Recompute ``pre`` for the current ``v``."""
+        torch.addmm(self.m.hidden_bias, self.v, self.m.weight, out=self.pre)
+
     def log_ratio(self, beta_hi: float, beta_lo: float) -> torch.Tensor:
         """``log p*_hi(v) - log p*_lo(v)`` (float64 ``(n,)``); leaves ``pre`` for the transition."""
-        m = self.m
-        torch.addmm(m.hidden_bias, self.v, m.weight, out=self.pre)
+        self.refresh()
         d = (self.v @ self.diff).mul_(beta_hi - beta_lo).to(torch.float64)
         d += self._softplus_sum(beta_hi)
         d -= self._softplus_sum(beta_lo)
@@ -209,9 +234,7 @@ class _BernoulliAIS:
         if beta == 0.0:
             return torch.full((self.pre.shape[0],), self.pre.shape[1] * math.log(2.0), device=self.pre.device,
                               dtype=torch.float64)
-        threshold = 20.0 if self.pre.dtype == torch.float32 else 40.0  # as app.rbm._enumerate._softplus_out
-        torch._C._nn.softplus(self.pre, beta, threshold, out=self.tmp)
-        return self.tmp.sum(dim=1, dtype=torch.float64).mul_(beta)
+        return _softplus_out(self.pre, self.tmp, beta).sum(dim=1, dtype=torch.float64).mul_(beta)
 
     def transition(self, beta: float) -> None:
         """One Gibbs sweep at ``beta`` (``pre`` must belong to the current ``v``)."""
@@ -292,40 +315,23 @@ def ais_log_partition(
             raise ValueError("betas must increase strictly from 0 to 1")
         K = len(schedule) - 1
         log_w = torch.zeros(n_runs, device=dev, dtype=torch.float64)
-        if isinstance(model, BernoulliRBM):
-            if not reverse:
-                runs = _BernoulliAIS(path, path.sample_base(n_runs, generator), generator)
-                for k in range(1, K + 1):
-                    log_w += runs.log_ratio(schedule[k], schedule[k - 1])
-                    if k < K:
-                        runs.transition(schedule[k])
-            else:
-                idx = torch.arange(n_runs, device=dev) % data.shape[0]
-                runs = _BernoulliAIS(path, data.to(device=dev, dtype=dt)[idx], generator)
-                for _ in range(burn_in):
-                    torch.addmm(model.hidden_bias, runs.v, model.weight, out=runs.pre)
-                    runs.transition(1.0)
-                for k in range(K, 0, -1):
-                    log_w -= runs.log_ratio(schedule[k], schedule[k - 1])
-                    if k > 1:
-                        runs.transition(schedule[k - 1])
-        elif not reverse:
-            v = path.sample_base(n_runs, generator)
+        runner = _BernoulliAIS if isinstance(model, BernoulliRBM) else _GenericAIS
+        if not reverse:
+            runs = runner(path, path.sample_base(n_runs, generator), generator)
             for k in range(1, K + 1):
-                pre = path.preactivation(v)
-                log_w += path.log_ratio(v, pre, schedule[k], schedule[k - 1])
+                log_w += runs.log_ratio(schedule[k], schedule[k - 1])
                 if k < K:
-                    v = path.transition(v, pre, schedule[k], generator)
+                    runs.transition(schedule[k])
         else:
             idx = torch.arange(n_runs, device=dev) % data.shape[0]
-            v = data.to(device=dev, dtype=dt)[idx]
+            runs = runner(path, data.to(device=dev, dtype=dt)[idx], generator)
             for _ in range(burn_in):
-                v = path.transition(v, path.preactivation(v), 1.0, generator)
+                runs.refresh()
+                runs.transition(1.0)
             for k in range(K, 0, -1):
-                pre = path.preactivation(v)
-                log_w -= path.log_ratio(v, pre, schedule[k], schedule[k - 1])
+                log_w -= runs.log_ratio(schedule[k], schedule[k - 1])
                 if k > 1:
-                    v = path.transition(v, pre, schedule[k - 1], generator)
+                    runs.transition(schedule[k - 1])
         log_mean_w = float(torch.logsumexp(log_w, dim=0)) - math.log(n_runs)
         w = torch.exp(log_w - log_w.max())
         std = float(w.std() / (math.sqrt(n_runs) * w.mean())) if n_runs > 1 else float("inf")

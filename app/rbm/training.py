@@ -157,6 +157,18 @@ def free_energy_gradient(model: RBM, v: torch.Tensor, weights: torch.Tensor | No
         return out
 
 
+@dataclass
+class _Rows:
+    """Statistics rows of one update (see :meth:`Trainer._rows`): ``n`` data rows, ``m`` model rows."""
+
+    n: int
+    m: int
+    x: torch.Tensor
+    y: torch.Tensor
+    r: torch.Tensor
+    ones: torch.Tensor
+
+
 class Trainer:
     """Stateful mini-batch trainer; updates ``model``'s tensors in place.
 
@@ -217,10 +229,11 @@ class Trainer:
         params = model.parameters()
         self._trainable = [n for n in params if n != "log_sigma" or config.learn_sigma]
         self.velocity = {n: torch.zeros_like(params[n]) for n in self._trainable}
-        self.grads = {n: torch.zeros_like(params[n]) for n in params}
+        # bias (and log sigma) statistics; the weight statistic goes straight into the velocity
+        self.grads = {n: torch.zeros_like(params[n]) for n in params if n != "weight"}
         self._gaussian = isinstance(model, GaussianRBM)
         self._cd_chains: dict[int, GibbsChains] = {}
-        self._row_buffers: dict = {}
+        self._stats: _Rows | None = None
         self._pos_u: torch.Tensor | None = None
         self._pos_ph: torch.Tensor | None = None
         self.chains: GibbsChains | None = None
@@ -331,16 +344,16 @@ class Trainer:
     # (addmm into the velocity). Without centring mu = lam = 0 and this is the standard gradient.
     # The bias statistics are y^T 1 / n and x^T r / n with r = [1, ..., 1, s, ..., s] (the
     # offsets cancel because each side's weights sum to one).
-    def _rows(self, n: int, m: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        key = (n, m)
-        if self._row_buffers.get("key") != key:
+    def _rows(self, n: int, m: int) -> _Rows:
+        """The statistics buffers for ``n`` data rows and ``m`` model rows (reused while the sizes hold)."""
+        rows = self._stats
+        if rows is None or (rows.n, rows.m) != (n, m):
             mdl = self.model
             kw = {"device": mdl.device, "dtype": mdl.dtype}
-            self._row_buffers = {"key": key, "x": torch.empty((n + m, mdl.n_visible), **kw),
-                                 "y": torch.empty((n + m, mdl.n_hidden), **kw), "r": torch.ones(n + m, **kw),
-                                 "ones": torch.ones(n + m, **kw)}
-        b = self._row_buffers
-        return b["x"], b["y"], b["r"]
+            rows = self._stats = _Rows(n, m, x=torch.empty((n + m, mdl.n_visible), **kw),
+                                       y=torch.empty((n + m, mdl.n_hidden), **kw), r=torch.ones(n + m, **kw),
+                                       ones=torch.ones(n + m, **kw))
+        return rows
 
     def _centred(self, src: torch.Tensor, offset: torch.Tensor | None, out: torch.Tensor) -> torch.Tensor:
         return out.copy_(src) if offset is None else torch.sub(src, offset, out=out)
@@ -348,28 +361,28 @@ class Trainer:
     def _load_positive(self, v: torch.Tensor, ph: torch.Tensor, u: torch.Tensor, model_rows: int) -> None:
         """Data rows of the statistics: ``v, u : (n, V)``, ``ph : (n, H)``; ``model_rows`` sizes the rest."""
         n = v.shape[0]
-        x, y, _ = self._rows(n, model_rows)
-        self._centred(u, self.visible_offset, x[:n])
-        self._centred(ph, self.hidden_offset, y[:n])
+        rows = self._rows(n, model_rows)
+        self._centred(u, self.visible_offset, rows.x[:n])
+        self._centred(ph, self.hidden_offset, rows.y[:n])
         if self._gaussian and self.config.learn_sigma:
             self.grads["log_sigma"].copy_(self._sigma_stat(v, ph))
 
     def _load_negative(self, v: torch.Tensor, ph: torch.Tensor, u: torch.Tensor, weights: torch.Tensor | None = None) -> None:
         """Model rows (after :meth:`_load_positive`): chains with equal weight, or ``weights : (m,)``."""
-        n, m = self._row_buffers["key"]
+        rows = self._stats
+        n, m = rows.n, rows.m
         if v.shape[0] != m:
             raise ValueError(f"{v.shape[0]} model rows, but _load_positive was told {m}")
-        x, y, r = self._rows(n, m)
-        xm, ym, rm = x[n:], y[n:], r[n:]
+        xm, ym, rm = rows.x[n:], rows.y[n:], rows.r[n:]
         self._centred(u, self.visible_offset, xm)
         if self.hidden_offset is None:
             torch.neg(ph, out=ym)
         else:
             torch.sub(self.hidden_offset, ph, out=ym)
         if weights is None:
-            rm.fill_(-n / v.shape[0])
-            if v.shape[0] != n:
-                ym.mul_(n / v.shape[0])
+            rm.fill_(-n / m)
+            if m != n:
+                ym.mul_(n / m)
         else:
             torch.mul(weights, -n, out=rm)
             ym.mul_(weights[:, None]).mul_(n)
@@ -378,19 +391,17 @@ class Trainer:
 
     def _bias_statistics(self) -> None:
         """``grads`` visible / hidden bias from the loaded rows (data minus model)."""
-        x, y, r = self._rows(*self._row_buffers["key"])
-        n = self._row_buffers["key"][0]
-        torch.mv(x.T, r, out=self.grads["visible_bias"]).mul_(1.0 / n)
-        torch.mv(y.T, self._row_buffers["ones"], out=self.grads["hidden_bias"]).mul_(1.0 / n)
+        rows = self._stats
+        torch.mv(rows.x.T, rows.r, out=self.grads["visible_bias"]).mul_(1.0 / rows.n)
+        torch.mv(rows.y.T, rows.ones, out=self.grads["hidden_bias"]).mul_(1.0 / rows.n)
 
     def _gradient(self) -> dict[str, torch.Tensor]:
         """The loaded rows' gradient in the trained parameterisation (centred when centring),
-        before weight decay and sparsity; the reference for what :meth:`_step` applies."""
-        x, y, _ = self._rows(*self._row_buffers["key"])
-        n = self._row_buffers["key"][0]
+        before weight decay and sparsity; the reference for what :meth:`_step` applies (which
+        never forms the weight gradient itself)."""
+        rows = self._stats
         self._bias_statistics()
-        torch.mm(x.T, y, out=self.grads["weight"]).mul_(1.0 / n)
-        return self.grads
+        return {**self.grads, "weight": torch.mm(rows.x.T, rows.y).mul_(1.0 / rows.n)}
 
     def _sigma_stat(self, v: torch.Tensor, ph: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
         """Mean over rows of ``-dF/dlog_sigma = ((v-a)^2 - 2 v (W ph)) / s^2``: ``-> (V,)``."""
@@ -430,16 +441,12 @@ class Trainer:
             torch.addmm(m.hidden_bias, u, m.weight, out=self._pos_ph)
             ph = torch.sigmoid(self._pos_ph, out=self._pos_ph)
             n_model = ch.n_chains
-        q = u_mean = None
-        if self.hidden_offset is not None or self._sparsity_wanted():
-            q = ph.mean(dim=0)
-            if self.hidden_offset is not None:
-                # centring: lam <- (1 - nu) lam + nu <p(h|v)>_batch, before the rows are centred
-                self.hidden_offset.lerp_(q, _CENTERING_SLIDE)
-            if self._sparsity_wanted():
-                u_mean = u.mean(dim=0)
-            else:
-                q = None
+        sparse = self._sparsity_wanted()
+        q = ph.mean(dim=0) if sparse or self.hidden_offset is not None else None
+        if self.hidden_offset is not None:
+            # centring: lam <- (1 - nu) lam + nu <p(h|v)>_batch, before the rows are centred
+            self.hidden_offset.lerp_(q, _CENTERING_SLIDE)
+        u_mean = u.mean(dim=0) if sparse else None  # now: the CD chain overwrites v (and u) below
         self._load_positive(v, ph, u, n_model)
         if cfg.method == "cd":
             for _ in range(cfg.k):
@@ -453,7 +460,7 @@ class Trainer:
                 ch.sample_visible()
             ch.hidden_probs()
         self._load_negative(ch.v, ch.ph, self._scaled(ch.v, ch._vs))
-        self._step(lr, q, u_mean)
+        self._step(lr, q if sparse else None, u_mean)
 
     def _step(self, lr: float, q: torch.Tensor | None, u_mean: torch.Tensor | None) -> None:
         """Momentum step from the loaded rows, with weight decay, sparsity and (centring).
@@ -462,13 +469,11 @@ class Trainer:
         plus one pass; centred steps map back to the stored standard form by
         ``da = vel_a - vel_W lam, db = vel_b - vel_W^T mu``.
         """
-        cfg, g = self.config, self.grads
+        cfg, g, rows = self.config, self.grads, self._stats
         params = self.model.parameters()
-        x, y, _ = self._rows(*self._row_buffers["key"])
-        n = self._row_buffers["key"][0]
         self._bias_statistics()
         vw = self.velocity["weight"]
-        torch.addmm(vw, x.T, y, beta=cfg.momentum, alpha=lr / n, out=vw)
+        torch.addmm(vw, rows.x.T, rows.y, beta=cfg.momentum, alpha=lr / rows.n, out=vw)
         if cfg.weight_decay:
             vw.add_(params["weight"], alpha=-lr * cfg.weight_decay)
         if q is not None:
