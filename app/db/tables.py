@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.db.types import UTCDateTime, utcnow
@@ -38,21 +38,34 @@ class Dataset(Base):
     train_key: Mapped[str | None] = mapped_column(String(200))  # None for built-ins: regenerated
     test_key: Mapped[str | None] = mapped_column(String(200))
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    tags: Mapped[dict[str, Any] | None]
+    tenant: Mapped[str | None] = mapped_column(String(64), index=True)  # owner; None: open mode / legacy rows
+    n_classes: Mapped[int | None] = mapped_column(Integer)  # None: the dataset has no labels
+    labels_key: Mapped[str | None] = mapped_column(String(200))  # uploads' label arrays; built-ins regenerate theirs
+    test_labels_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),
+                      Index("ix_jobs_status_priority_created", "status", "priority", "created_at"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str | None] = mapped_column(String(200))
-    dataset_id: Mapped[str] = mapped_column(String(32), index=True)  # no FK: finished jobs outlive their data
+    kind: Mapped[str] = mapped_column(String(20), default="train", server_default=text("'train'"))
+    spec: Mapped[dict[str, Any] | None]  # the kind's validated spec (app.jobs.contract); None on pre-0003 rows
+    result: Mapped[dict[str, Any] | None]  # what a finished job of a kind without a model yields
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    tags: Mapped[dict[str, Any] | None]
+    tenant: Mapped[str | None] = mapped_column(String(64), index=True)
+    sweep_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    dataset_id: Mapped[str | None] = mapped_column(String(32), index=True)  # no FK: finished jobs outlive their data
     status: Mapped[str] = mapped_column(String(20), default="queued")
-    model_spec: Mapped[dict[str, Any]]
-    training: Mapped[dict[str, Any]]
-    epoch: Mapped[int] = mapped_column(Integer, default=0)
-    epochs: Mapped[int] = mapped_column(Integer)
+    model_spec: Mapped[dict[str, Any] | None]
+    training: Mapped[dict[str, Any] | None]
+    epoch: Mapped[int] = mapped_column(Integer, default=0)  # progress: steps done (epochs, betas, iterations...)
+    epochs: Mapped[int] = mapped_column(Integer)  # progress: steps in all
     error: Mapped[str | None] = mapped_column(Text)
     model_id: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -83,6 +96,10 @@ class Model(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="rbm", server_default=text("'rbm'"))  # rbm | dbn | wavefunction
+    tags: Mapped[dict[str, Any] | None]
+    tenant: Mapped[str | None] = mapped_column(String(64), index=True)
+    info: Mapped[dict[str, Any] | None]  # kind-specific description (layers of a DBN, system of a wave function)
     source: Mapped[str] = mapped_column(String(20))  # "trained" | "upload"
     job_id: Mapped[str | None] = mapped_column(String(32))
     dataset_id: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -107,6 +124,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to recognise it in a list
     key_hash: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[Any]]
+    tenant: Mapped[str | None] = mapped_column(String(64))  # keys of one tenant share their objects
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_job_at: Mapped[datetime | None]  # last job submission; updating it locks the key while its jobs are counted
     revoked_at: Mapped[datetime | None]
@@ -123,3 +141,34 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)  # None while the first request runs
     response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Sweep(Base):
+    """A group of jobs made from one base spec and a search space over its options."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[dict[str, Any] | None]
+    tenant: Mapped[str | None] = mapped_column(String(64), index=True)
+    base: Mapped[dict[str, Any]]
+    space: Mapped[dict[str, Any]]
+    metric: Mapped[str | None] = mapped_column(String(100))
+    goal: Mapped[str] = mapped_column(String(8), default="max")  # "min" | "max"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class WorkerRecord(Base):
+    """One worker process's heartbeat, so the API can say whether anyone is working the queue."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    jobs_claimed: Mapped[int] = mapped_column(Integer, default=0)
+    current_job_id: Mapped[str | None] = mapped_column(String(32))
+    stopped_at: Mapped[datetime | None]
