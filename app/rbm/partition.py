@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -246,6 +247,114 @@ class _BernoulliAIS:
         torch.lt(self.uniform.fill_(self.u_v), self.pv, out=self.v)
 
 
+#: How often (in betas) the AIS loops report progress: ~100 reports per run.
+_PROGRESS_REPORTS = 100
+
+#: ``progress(done, total)`` after a block of betas; it may raise to abandon the run
+#: (a cancelled job, a client that went away).
+ProgressCallback = Callable[[int, int], None]
+
+
+def ais_base(model: RBM, *, base_visible_bias: torch.Tensor | None = None,
+             data: torch.Tensor | None = None) -> _AnnealedPath:
+    """The annealing path from a tractable base model (beta = 0) to ``model`` (beta = 1).
+
+    Base model: no weights and, for bernoulli, visible bias ``base_visible_bias`` or else the
+    clipped log-odds of ``data``'s mean, else 0; for gaussian, mean ``base_visible_bias`` or
+    ``data``'s mean or the model's ``a``, and std ``data``'s std (floored at 1e-3) or the model's sigma.
+    """
+    if data is not None:
+        model.validate_input(data)
+        if data.shape[0] < 1:
+            raise InvalidInput("data must contain at least one row")
+    dev = model.device
+    d64 = None if data is None else data.to(device=dev, dtype=torch.float64)
+    base_sigma = None
+    if isinstance(model, GaussianRBM):
+        if base_visible_bias is not None:
+            base_mean = torch.as_tensor(base_visible_bias, device=dev, dtype=torch.float64)
+        elif d64 is not None:
+            base_mean = d64.mean(dim=0)
+        else:
+            base_mean = model.visible_bias.to(torch.float64)
+        if d64 is not None and d64.shape[0] > 1:
+            base_sigma = d64.std(dim=0).clamp_min(1e-3)
+        else:
+            base_sigma = model.sigma.to(torch.float64)
+    elif base_visible_bias is not None:
+        base_mean = torch.as_tensor(base_visible_bias, device=dev, dtype=torch.float64)
+    elif d64 is not None:
+        p = d64.mean(dim=0).clamp(1e-3, 1 - 1e-3)
+        base_mean = torch.log(p / (1 - p))
+    else:
+        base_mean = torch.zeros(model.n_visible, device=dev, dtype=torch.float64)
+    if base_mean.shape != (model.n_visible,):
+        raise InvalidInput(f"base_visible_bias must have shape ({model.n_visible},)")
+    return _AnnealedPath(model, base_mean, base_sigma)
+
+
+def _schedule(n_betas: int, betas: torch.Tensor | None) -> list[float]:
+    schedule = (default_betas(n_betas) if betas is None else torch.as_tensor(betas, dtype=torch.float64)).tolist()
+    if schedule[0] != 0.0 or schedule[-1] != 1.0 or any(b1 <= b0 for b0, b1 in zip(schedule, schedule[1:])):
+        raise ValueError("betas must increase strictly from 0 to 1")
+    return schedule
+
+
+def _runner(path: _AnnealedPath, v: torch.Tensor, generator: torch.Generator) -> _GenericAIS | _BernoulliAIS:
+    return (_BernoulliAIS if isinstance(path.m, BernoulliRBM) else _GenericAIS)(path, v, generator)
+
+
+def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
+    if progress is not None and (done == total or done % max(1, total // _PROGRESS_REPORTS) == 0):
+        progress(done, total)
+
+
+def _result(path: _AnnealedPath, log_w: torch.Tensor, reverse: bool) -> AISResult:
+    n_runs = log_w.shape[0]
+    log_mean_w = float(torch.logsumexp(log_w, dim=0)) - math.log(n_runs)
+    w = torch.exp(log_w - log_w.max())
+    std = float(w.std() / (math.sqrt(n_runs) * w.mean())) if n_runs > 1 else float("inf")
+    log_z = path.log_z0 - log_mean_w if reverse else path.log_z0 + log_mean_w
+    return AISResult(log_z=log_z, log_z_std=std, log_weights=log_w.cpu())
+
+
+def ais_forward(path: _AnnealedPath, *, n_runs: int, schedule: list[float], generator: torch.Generator,
+                progress: ProgressCallback | None = None) -> AISResult:
+    """Forward AIS from exact base samples: a stochastic *lower* bound (``E[log Z_hat] <= log Z``)."""
+    with torch.no_grad():
+        K = len(schedule) - 1
+        log_w = torch.zeros(n_runs, device=path.m.device, dtype=torch.float64)
+        runs = _runner(path, path.sample_base(n_runs, generator), generator)
+        for k in range(1, K + 1):
+            log_w += runs.log_ratio(schedule[k], schedule[k - 1])
+            if k < K:
+                runs.transition(schedule[k])
+            _report(progress, k, K)
+        return _result(path, log_w, reverse=False)
+
+
+def ais_reverse(path: _AnnealedPath, *, n_runs: int, schedule: list[float], generator: torch.Generator,
+                data: torch.Tensor, burn_in: int = 0, progress: ProgressCallback | None = None) -> AISResult:
+    """Reverse AIS (Burda, Grosse & Salakhutdinov 2015) from ``data`` rows (cycled to ``n_runs``),
+    taken as approximate model samples after ``burn_in`` Gibbs sweeps, annealed from beta = 1 to 0.
+    It estimates ``1 / Z``: a stochastic *upper* bound when the starts really follow the model."""
+    model = path.m
+    with torch.no_grad():
+        K = len(schedule) - 1
+        log_w = torch.zeros(n_runs, device=model.device, dtype=torch.float64)
+        idx = torch.arange(n_runs, device=model.device) % data.shape[0]
+        runs = _runner(path, data.to(device=model.device, dtype=model.dtype)[idx], generator)
+        for _ in range(burn_in):
+            runs.refresh()
+            runs.transition(1.0)
+        for k in range(K, 0, -1):
+            log_w -= runs.log_ratio(schedule[k], schedule[k - 1])
+            if k > 1:
+                runs.transition(schedule[k - 1])
+            _report(progress, K - k + 1, K)
+        return _result(path, log_w, reverse=True)
+
+
 def ais_log_partition(
     model: RBM,
     *,
@@ -257,83 +366,21 @@ def ais_log_partition(
     reverse: bool = False,
     burn_in: int = 0,
     betas: torch.Tensor | None = None,
+    progress: ProgressCallback | None = None,
 ) -> AISResult:
-    """Annealed importance sampling estimate of ``log Z`` (Salakhutdinov & Murray 2008).
-
-    Base model (beta = 0): no weights and, for bernoulli, visible bias
-    ``base_visible_bias`` or else the clipped log-odds of ``data``'s mean, else 0;
-    for gaussian, mean ``base_visible_bias`` or ``data``'s mean or the model's
-    ``a``, and std ``data``'s std (floored at 1e-3) or the model's sigma.
-    ``n_betas`` inverse temperatures (:func:`default_betas` unless ``betas``
-    is given) with one block-Gibbs transition per intermediate beta.
-
-    Forward AIS (default) starts from exact base samples; its estimate is a
-    stochastic *lower* bound (``E[log Z_hat] <= log Z``).
-
-    Reverse AIS (``reverse=True``, Burda, Grosse & Salakhutdinov 2015) needs
-    ``data``: rows (cycled to ``n_runs``) are taken as approximate samples of
-    the model, optionally refined by ``burn_in`` Gibbs sweeps, and annealed
-    from beta = 1 down to 0. It estimates ``1 / Z``, so ``log Z_hat`` is a
-    stochastic *upper* bound when the start states really follow the model;
-    together the two give a bracket.
-    """
+    """Annealed importance sampling estimate of ``log Z`` (Salakhutdinov & Murray 2008):
+    :func:`ais_base` then :func:`ais_forward` or (``reverse=True``, needs ``data``)
+    :func:`ais_reverse`. ``n_betas`` inverse temperatures (:func:`default_betas` unless
+    ``betas`` is given) with one block-Gibbs transition per intermediate beta."""
     if n_runs < 1:
         raise ValueError(f"n_runs must be at least 1, got {n_runs}")
     if reverse and data is None:
         raise InvalidInput("reverse AIS needs data vectors to start its chains from")
-    if data is not None:
-        model.validate_input(data)
-        if data.shape[0] < 1:
-            raise InvalidInput("data must contain at least one row")
     with torch.no_grad():
-        dev, dt = model.device, model.dtype
-        d64 = None if data is None else data.to(device=dev, dtype=torch.float64)
-        base_sigma = None
-        if isinstance(model, GaussianRBM):
-            if base_visible_bias is not None:
-                base_mean = torch.as_tensor(base_visible_bias, device=dev, dtype=torch.float64)
-            elif d64 is not None:
-                base_mean = d64.mean(dim=0)
-            else:
-                base_mean = model.visible_bias.to(torch.float64)
-            if d64 is not None and d64.shape[0] > 1:
-                base_sigma = d64.std(dim=0).clamp_min(1e-3)
-            else:
-                base_sigma = model.sigma.to(torch.float64)
-        elif base_visible_bias is not None:
-            base_mean = torch.as_tensor(base_visible_bias, device=dev, dtype=torch.float64)
-        elif d64 is not None:
-            p = d64.mean(dim=0).clamp(1e-3, 1 - 1e-3)
-            base_mean = torch.log(p / (1 - p))
-        else:
-            base_mean = torch.zeros(model.n_visible, device=dev, dtype=torch.float64)
-        if base_mean.shape != (model.n_visible,):
-            raise InvalidInput(f"base_visible_bias must have shape ({model.n_visible},)")
-        path = _AnnealedPath(model, base_mean, base_sigma)
-        schedule = (default_betas(n_betas) if betas is None else torch.as_tensor(betas, dtype=torch.float64)).tolist()
-        if schedule[0] != 0.0 or schedule[-1] != 1.0 or any(b1 <= b0 for b0, b1 in zip(schedule, schedule[1:])):
-            raise ValueError("betas must increase strictly from 0 to 1")
-        K = len(schedule) - 1
-        log_w = torch.zeros(n_runs, device=dev, dtype=torch.float64)
-        runner = _BernoulliAIS if isinstance(model, BernoulliRBM) else _GenericAIS
+        path = ais_base(model, base_visible_bias=base_visible_bias, data=data)
+        schedule = _schedule(n_betas, betas)
         if not reverse:
-            runs = runner(path, path.sample_base(n_runs, generator), generator)
-            for k in range(1, K + 1):
-                log_w += runs.log_ratio(schedule[k], schedule[k - 1])
-                if k < K:
-                    runs.transition(schedule[k])
-        else:
-            idx = torch.arange(n_runs, device=dev) % data.shape[0]
-            runs = runner(path, data.to(device=dev, dtype=dt)[idx], generator)
-            for _ in range(burn_in):
-                runs.refresh()
-                runs.transition(1.0)
-            for k in range(K, 0, -1):
-                log_w -= runs.log_ratio(schedule[k], schedule[k - 1])
-                if k > 1:
-                    runs.transition(schedule[k - 1])
-        log_mean_w = float(torch.logsumexp(log_w, dim=0)) - math.log(n_runs)
-        w = torch.exp(log_w - log_w.max())
-        std = float(w.std() / (math.sqrt(n_runs) * w.mean())) if n_runs > 1 else float("inf")
-        log_z = path.log_z0 - log_mean_w if reverse else path.log_z0 + log_mean_w
-        return AISResult(log_z=log_z, log_z_std=std, log_weights=log_w.cpu())
+            return ais_forward(path, n_runs=n_runs, schedule=schedule, generator=generator, progress=progress)
+        assert data is not None
+        return ais_reverse(path, n_runs=n_runs, schedule=schedule, generator=generator, data=data,
+                           burn_in=burn_in, progress=progress)
