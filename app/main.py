@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
+from app.apidocs import install_docs
 from app.auth.dependency import authorize
 from app.core import health
 from app.core.context import ServiceContext
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
             ctx.close()
 
     app = FastAPI(title="rbm-service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  generate_unique_id_function=_operation_id)
+                  generate_unique_id_function=_operation_id, docs_url=None, redoc_url=None)
     app.state.context = ctx
     app.state.free_energy_batcher = batcher
     app.add_middleware(BodySizeLimit, max_request_bytes=settings.max_request_bytes,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     install_error_handlers(app)
     install_idempotency(app)
     app.include_router(health.router)  # open: probes carry no key
+    install_docs(app)  # /docs and /redoc from local assets (open, like /openapi.json)
     app.include_router(dashboard_router)  # a static page; its API calls carry the user's key
     for router in (datasets_router, jobs_router, job_stream_router, models_router, inference_router, ising_router,
                    pictures_router):

@@ -19,22 +19,15 @@ import httpx
 import pytest
 
 from tests.client.server import running_server
+from tests.e2e.browser import skip_reason
 
-CHROMIUM = Path(os.environ.get("RBM_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
-try:
-    from playwright.sync_api import Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    sync_playwright = None
+if skip_reason():
+    pytest.skip(skip_reason(), allow_module_level=True)
 
-if sync_playwright is None or not CHROMIUM.exists():
-    pytest.skip("BROWSER TEST SKIPPED: " + ("the playwright package is missing (pip install -e '.[test]')"
-                if sync_playwright is None else f"no chromium at {CHROMIUM}: run `bash scripts/install-browser.sh` "
-                "(apt-get install -y chromium); never `playwright install`"), allow_module_level=True)
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -42,25 +35,6 @@ def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("dashboard")
     with running_server(data_dir) as url:
         yield url, data_dir
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def train_from_form(page: Page, epochs: int, hidden: int) -> str:
