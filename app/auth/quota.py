@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import TooManyRequests
 from app.core.settings import Settings
+from app.db.states import ACTIVE, JobStatus
 from app.db.tables import ApiKey, Job
 from app.db.types import utcnow
 
-UNFINISHED = ("queued", "running", "cancelling")
+UNFINISHED = (JobStatus.queued, *ACTIVE)
 
 
 def enforce_job_quota(session: Session, settings: Settings, key_id: str | None) -> None:

@@ -12,11 +12,11 @@ from app.data.builtin import load_builtin
 from app.data.errors import LimitExceeded
 from app.data.parsing import parse_upload
 from app.datasets.arrays import dataset_arrays, remember_builtin
+from app.db.states import ACTIVE, JobStatus
 from app.db.tables import Dataset, Job
-from app.jobs.queue import ACTIVE
 from app.storage.artifacts import ArtifactStore
 
-ACTIVE_JOB_STATES = ("queued", *ACTIVE)
+ACTIVE_JOB_STATES = (JobStatus.queued, *ACTIVE)
 
 
 def value_range(train: np.ndarray, test: np.ndarray | None) -> list[float]:

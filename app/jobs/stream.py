@@ -23,7 +23,7 @@ from app.core.deps import ContextDep
 from app.core.errors import InvalidRequest
 from app.db.tables import Job
 from app.jobs.events import events_after
-from app.jobs.queue import FINAL
+from app.db.states import FINAL
 from app.jobs.service import get_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])

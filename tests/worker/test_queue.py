@@ -42,7 +42,7 @@ def test_lost_lease_blocks_every_write_of_the_old_owner(client, ctx):
         assert queue.reap_expired(s, max_attempts=3) == [(job_id, "queued")]
         assert queue.claim_next(s, "new", 60) == job_id
         for attempt in (lambda: queue.renew_lease(s, job_id, "old", 60),
-                        lambda: queue.record_epoch(s, job_id, "old", 1, {}, None, 60)):
+                        lambda: queue.record_progress(s, job_id, "old", 1, {}, None, 60)):
             try:
                 attempt()
             except queue.LeaseLost:
@@ -103,7 +103,7 @@ def test_resume_from_checkpoint_equals_uninterrupted_run(client, ctx, worker):
     first = StopAfterTwo(ctx, worker_id="doomed")
     with ctx.db.session() as s:
         assert queue.claim_next(s, first.id, 60) == resumed
-    original = queue.record_epoch
+    original = queue.record_progress
     calls = {"n": 0}
 
     def dying_record(*args, **kwargs):
@@ -112,11 +112,11 @@ def test_resume_from_checkpoint_equals_uninterrupted_run(client, ctx, worker):
             raise queue.LeaseLost("simulated death")
         return original(*args, **kwargs)
 
-    queue.record_epoch = dying_record
+    queue.record_progress = dying_record
     try:
         first.execute(resumed)
     finally:
-        queue.record_epoch = original
+        queue.record_progress = original
     with ctx.db.session() as s:
         assert s.get(Job, resumed).epoch == 2
         s.execute(update(Job).where(Job.id == resumed).values(lease_expires_at=queue.now() - timedelta(seconds=1)))
