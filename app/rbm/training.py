@@ -55,7 +55,7 @@ import torch
 
 from app.rbm.errors import InvalidInput, TooLarge, TrainingDiverged
 from app.rbm.likelihood import free_energy_chunked, pseudo_log_likelihood
-from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, softplus
+from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, _all_rows, softplus
 from app.rbm.partition import exact_log_partition
 from app.rbm.sampling import GibbsChains
 
@@ -157,6 +157,27 @@ def free_energy_gradient(model: RBM, v: torch.Tensor, weights: torch.Tensor | No
         return out
 
 
+def validate_training_data(model: RBM, data: torch.Tensor) -> None:
+    """Like ``model.validate_input``, but binary units also take values in [0, 1]: they are read
+    as probabilities, used as they are in the positive phase (the data term ``v_i p(h_j|v)``) and
+    as the start of the negative chains, which then sample binary states (Hinton 2010, section 3.2;
+    scikit-learn's BernoulliRBM does the same)."""
+    if not isinstance(model, BernoulliRBM):
+        model.validate_input(data)
+        return
+    RBM.validate_input(model, data)
+    if not _all_rows(data, lambda c: (c >= 0) & (c <= 1)):
+        lo, hi = float(data.min()), float(data.max())
+        raise InvalidInput(
+            f"a bernoulli model needs visible values in [0, 1] (binary, or probabilities); the data "
+            f"spans [{lo:g}, {hi:g}]: rescale it to [0, 1] or use a gaussian model"
+        )
+
+
+def _is_binary(data: torch.Tensor) -> bool:
+    return _all_rows(data, lambda c: (c == 0) | (c == 1))
+
+
 @dataclass
 class _Rows:
     """Statistics rows of one update (see :meth:`Trainer._rows`): ``n`` data rows, ``m`` model rows."""
@@ -192,7 +213,7 @@ class Trainer:
         config.validate()
         if config.learn_sigma and not isinstance(model, GaussianRBM):
             raise ValueError("learn_sigma=True needs a gaussian model")
-        model.validate_input(data)
+        validate_training_data(model, data)
         if data.shape[0] < 1:
             raise InvalidInput("training data is empty")
         self.model = model
@@ -201,7 +222,7 @@ class Trainer:
 
         split_gen = torch.Generator(device="cpu").manual_seed(config.seed + _SPLIT_SEED_OFFSET)
         if validation is not None:
-            model.validate_input(validation)
+            validate_training_data(model, validation)
             validation = validation.to(device=dev, dtype=dt)
         elif config.validation_fraction > 0:
             n_val = int(round(config.validation_fraction * data.shape[0]))
@@ -214,6 +235,8 @@ class Trainer:
             validation, data = data[perm[:n_val]], data[perm[n_val:]]
         self.data = data
         self.validation = validation
+        # [0,1] data on binary units: probabilities in the positive phase (no binary-only metrics)
+        self._binary_data = not isinstance(model, BernoulliRBM) or _is_binary(data)
         mon = torch.randperm(data.shape[0], generator=split_gen)[: config.monitor_size].to(dev)
         self._monitor = data[mon]
         self._monitor_val = None if validation is None else validation[: config.monitor_size]
@@ -521,14 +544,14 @@ class Trainer:
             f_train = float((m._visible_energy(mon) - softplus(pre).sum(dim=1)).mean())
             recon = m.visible_mean(torch.sigmoid_(pre))
             out["reconstruction_error"] = float((mon - recon).square_().mean())
-            if isinstance(m, BernoulliRBM):
+            if isinstance(m, BernoulliRBM) and self._binary_data:
                 out["pseudo_log_likelihood"] = float(pseudo_log_likelihood(m, mon[: self._pll_rows]).mean())
             out["free_energy_train"] = f_train
             if self._monitor_val is not None:
                 f_val = float(free_energy_chunked(m, self._monitor_val).mean())
                 out["free_energy_validation"] = f_val
                 out["free_energy_gap"] = f_val - f_train
-            if self._exact_ll_affordable():
+            if self._binary_data and self._exact_ll_affordable():
                 try:
                     log_z = exact_log_partition(m, max_bits=self.config.exact_limit_bits)
                 except TooLarge:
