@@ -60,21 +60,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.warning("%s", message)
     flush_denormals()
     torch.set_num_threads(settings.api_threads)
-    worker = None
-    if settings.embedded_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--parent-pid", str(os.getpid())])
-        log.info("embedded worker started (pid %d)", worker.pid)
+    app = create_app(settings)
+    supervisor = _embedded_worker(settings) if settings.embedded_worker else None
+    app.state.supervisor = supervisor  # /readyz reports the embedded worker's state
     try:
-        uvicorn.run(create_app(settings), host=host, port=args.port or settings.port,
+        uvicorn.run(app, host=host, port=args.port or settings.port,
                     log_level=os.environ.get("RBM_LOG_LEVEL", "info").lower())
     finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        if supervisor is not None:
+            supervisor.stop()
     return 0
+
+
+def _embedded_worker(settings):
+    """Start the supervised worker child: restarted with backoff when it dies, its jobs freed."""
+    import socket
+    import uuid
+
+    from app.core.supervisor import WorkerSupervisor
+    from app.core.workers import mark_stopped
+    from app.db.session import Database
+
+    db = Database(settings.resolved_database_url)
+    parent = str(os.getpid())
+
+    def spawn(worker_id: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--parent-pid", parent,
+                                 "--worker-id", worker_id],
+                                start_new_session=True)  # a terminal's Ctrl-C reaches serve, which stops it
+
+    def on_death(worker_id: str, _code: int) -> None:
+        with db.session() as session:
+            freed = mark_stopped(session, worker_id, free_jobs=True)
+        if freed:
+            log.warning("requeueing job(s) %s of the dead embedded worker", ", ".join(freed))
+
+    supervisor = WorkerSupervisor(spawn, lambda: f"{socket.gethostname()}:embedded:{uuid.uuid4().hex[:8]}",
+                                  on_death, backoff_seconds=settings.worker_restart_seconds,
+                                  backoff_max_seconds=settings.worker_restart_max_seconds)
+    supervisor.start()
+    return supervisor
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -82,6 +107,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from app.core.context import ServiceContext
     from app.core.settings import get_settings
+    from app.core.workers import HeartbeatThread
     from app.rbm.device import flush_denormals
     from app.worker.runner import Worker
 
@@ -90,7 +116,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if settings.worker_threads:
         torch.set_num_threads(settings.worker_threads)
     ctx = ServiceContext.from_settings(settings)
-    worker = Worker(ctx)
+    worker = Worker(ctx, worker_id=args.worker_id)
+    heartbeat = HeartbeatThread(ctx.db, worker.id, settings.heartbeat_seconds)
+    heartbeat.start()
 
     def _graceful(signum, _frame) -> None:
         log.info("signal %d: finishing the current epoch, then releasing the job", signum)
@@ -100,11 +128,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _graceful)
     if args.parent_pid:
         threading.Thread(target=_watch_parent, args=(args.parent_pid, worker.stop_event), daemon=True).start()
-    if args.drain:
-        worker.run_until_idle()
-    else:
-        worker.run_forever()
-    ctx.close()
+    try:
+        if args.drain:
+            worker.run_until_idle()
+        else:
+            worker.run_forever()
+    finally:
+        heartbeat.stop()
+        ctx.close()
     return 0
 
 
@@ -146,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a standalone training worker")
     worker.add_argument("--drain", action="store_true", help="exit when no job is queued")
     worker.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    worker.add_argument("--worker-id", default=None, help=argparse.SUPPRESS)  # serve names its child
     worker.set_defaults(func=cmd_worker)
     migrate = sub.add_parser("migrate", help="apply database migrations (or --downgrade REV)")
     migrate.add_argument("--downgrade", default=None, metavar="REV")
@@ -162,7 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     _setup_logging()
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from pydantic import ValidationError
+
+    try:
+        return args.func(args)
+    except ValidationError as exc:  # settings from the environment that cannot work together
+        problems = "; ".join(str(e.get("msg", e)).removeprefix("Value error, ") for e in exc.errors())
+        log.error("invalid settings: %s", problems)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.core.deps import ContextDep
+from app.core.workers import recent_workers
 from app.db.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
@@ -17,8 +18,10 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database is reachable and its schema is current")
-def readyz(ctx: ContextDep) -> JSONResponse:
+@router.get("/readyz", summary="The database is reachable, its schema is current, and the workers' state")
+def readyz(ctx: ContextDep, request: Request) -> JSONResponse:
+    """503 ``unavailable`` without a usable database; 503 ``degraded`` while ``serve``'s embedded
+    worker is down (its supervisor restarts it). ``workers``: every worker's last heartbeat."""
     try:
         with ctx.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -28,4 +31,16 @@ def readyz(ctx: ContextDep) -> JSONResponse:
     if current != head:
         return JSONResponse({"status": "unavailable",
                              "reason": f"schema at {current}, code expects {head}: run `rbm-service migrate`"}, 503)
-    return JSONResponse({"status": "ok", "schema": current})
+    with ctx.db.session() as session:
+        workers = [w.as_dict() for w in recent_workers(session, ctx.settings.heartbeat_seconds)]
+    body: dict = {"status": "ok", "schema": current, "workers": workers}
+    supervisor = getattr(request.app.state, "supervisor", None)
+    if supervisor is not None:
+        embedded = supervisor.state()
+        body["embedded_worker"] = embedded
+        if not embedded["alive"]:
+            body["status"] = "degraded"
+            body["reason"] = (f"the embedded worker is down (exit code {embedded['last_exit_code']}, "
+                              f"{embedded['down_seconds']}s ago); serve is restarting it")
+            return JSONResponse(body, 503)
+    return JSONResponse(body)

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(60.0, gt=0, description="A running job whose lease is older is requeued.")
     heartbeat_seconds: float = Field(10.0, gt=0, description="How often a worker renews its lease.")
     max_attempts: int = Field(3, ge=1, description="Claims per job before a lost job is failed.")
+    worker_restart_seconds: float = Field(1.0, gt=0, description="`serve` restarts a dead embedded worker after "
+                                          "this long, doubling while it keeps dying young.")
+    worker_restart_max_seconds: float = Field(30.0, gt=0, description="Longest wait before restarting a dead "
+                                              "embedded worker.")
     checkpoint_seconds: float = Field(
         0.0, ge=0, description="Write a training checkpoint at most this often (0: after every epoch). "
         "Epochs of a small model take well under a second; a larger value keeps checkpoint I/O out of "
@@ -70,11 +74,24 @@ class Settings(BaseSettings):
         2_000_000_000, description="n_chains x sweeps x n_visible per sampling request."
     )
     max_hidden: int = Field(10_000, description="Hidden units in one model.")
+    max_classes: int = Field(1000, ge=2, description="Classes a dataset's labels may have.")
+    max_dbn_layers: int = Field(8, ge=1, description="Hidden layers in one DBN job.")
+    probe_max_rows: int = Field(20_000, ge=10, description="Linear probe at the end of a job on labelled data: at "
+                                "most this many training rows fit the logistic regression and as many test rows "
+                                "score it (a seeded subsample), so the probe stays a few seconds to a minute.")
+    probe_max_iter: int = Field(300, ge=10, description="Linear probe: L-BFGS iterations of the logistic regression.")
     max_epochs: int = Field(10_000, description="Epochs in one job.")
     exact_log_z_max_bits: int = Field(24, ge=1, le=30, description="Exact log Z enumerates at most 2^this terms.")
     auto_exact_bits: int = Field(20, ge=1, le=30, description="method='auto' uses exact log Z up to 2^this states, AIS above.")
     kl_max_visible: int = Field(20, ge=1, le=26, description="KL divergence enumerates at most 2^this visible states.")
     max_ais_work: int = Field(10_000_000, description="AIS runs x betas per request.")
+    sync_max_seconds: float = Field(30.0, gt=0, description="A synchronous estimation or sampling request whose "
+                                    "estimated compute time exceeds this answers 413 and names the job kind to use.")
+    sync_work_rate: float = Field(1e10, gt=0, description="Multiply-adds per second an API process is assumed to "
+                                  "do when it estimates a request's time (RBM_SYNC_MAX_SECONDS); raise it on a faster "
+                                  "machine.")
+    max_estimate_job_work: float = Field(1e13, gt=0, description="Multiply-adds one estimation job may need "
+                                         "(AIS: 2 x runs x betas x n_visible x n_hidden per direction).")
     model_cache_size: int = Field(16, ge=1, description="Models kept loaded in an API process (LRU).")
     model_cache_bytes: int = Field(512 * 2**20, ge=1, description="Bytes of model tensors kept loaded in an API "
                                    "process (LRU; the model in use always stays, however big).")
@@ -82,6 +99,21 @@ class Settings(BaseSettings):
                                       "micro-batched into one product of at most this many rows.")
     inference_batch_wait_ms: float = Field(2.0, ge=0, description="Free energy: how long a query waits for others "
                                            "to join its batch (0: no micro-batching).")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        """Settings that only make sense together; the message names the setting to change."""
+        if self.lease_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError(f"RBM_LEASE_SECONDS={self.lease_seconds:g} must be at least twice "
+                             f"RBM_HEARTBEAT_SECONDS={self.heartbeat_seconds:g}: a shorter lease expires between "
+                             "two heartbeats and healthy workers take each other's jobs. Raise "
+                             "RBM_LEASE_SECONDS or lower RBM_HEARTBEAT_SECONDS")
+        if self.worker_restart_max_seconds < self.worker_restart_seconds:
+            raise ValueError(f"RBM_WORKER_RESTART_MAX_SECONDS={self.worker_restart_max_seconds:g} must be at least "
+                             f"RBM_WORKER_RESTART_SECONDS={self.worker_restart_seconds:g}")
+        if self.max_upload_bytes < 1 or self.max_request_bytes < 1:
+            raise ValueError("RBM_MAX_UPLOAD_BYTES and RBM_MAX_REQUEST_BYTES must be positive")
+        return self
 
     @model_validator(mode="after")
     def _fill_paths(self) -> "Settings":
