@@ -47,6 +47,14 @@ _SOFTPLUS_THRESHOLD = 40.0
 _LOGIT_EPS = 1e-3
 #: Lower bound on a data-derived sigma, so constant pixels do not give log(0).
 _MIN_SIGMA = 1e-3
+#: Standardisation floor: a feature's scale is ``max(std_i, SCALE_FLOOR * mean_j std_j)``. A
+#: feature below it is *near-constant*: it keeps the floor as its scale and its sigma never
+#: shrinks below that (see :meth:`GaussianRBM.log_sigma_floor`), so it adds at most
+#: ``-log(SCALE_FLOOR * mean_j std_j * sqrt(2 pi))`` nats to log p instead of diverging.
+SCALE_FLOOR = 0.1
+#: Learned sigma never goes below ``SIGMA_FLOOR`` times the feature's scale (in standard
+#: units: ``log sigma >= log SIGMA_FLOOR``); a floor relative to the data, not an absolute one.
+SIGMA_FLOOR = 0.02
 
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
 
@@ -113,14 +121,37 @@ class RBM:
         """Tensors under their serialisation names (see :mod:`app.rbm.io`)."""
         return {"weight": self.weight, "visible_bias": self.visible_bias, "hidden_bias": self.hidden_bias}
 
+    def _constructor_tensors(self) -> dict[str, torch.Tensor]:
+        """Everything ``type(self)(**...)`` needs: the parameters plus fixed buffers."""
+        return self.parameters()
+
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "RBM":
         """Return a new model with every tensor copied to ``device`` / ``dtype``."""
-        kwargs = {k: t.to(device=device, dtype=dtype, copy=True) for k, t in self.parameters().items()}
+        kwargs = {k: t.to(device=device, dtype=dtype, copy=True) for k, t in self._constructor_tensors().items()}
         return type(self)(**kwargs)
 
     def clone(self) -> "RBM":
         """Deep copy of the model (same device and dtype)."""
-        return type(self)(**{k: t.clone() for k, t in self.parameters().items()})
+        return type(self)(**{k: t.clone() for k, t in self._constructor_tensors().items()})
+
+    # ------------------------------------------------------- standard units
+    def in_standard_units(self) -> "RBM":
+        """The model in the units it is trained in. Here: ``self`` (same tensors).
+
+        A standardised :class:`GaussianRBM` returns an equivalent model over
+        ``z = (v - offset) / scale`` instead; training updates that one and hands it
+        back with :meth:`load_standard_units`.
+        """
+        return self
+
+    def load_standard_units(self, standard: "RBM") -> None:
+        """Set this model from ``standard`` (an :meth:`in_standard_units` model); no-op for ``self``."""
+        if standard is not self:
+            raise ValueError("load_standard_units expects the model from in_standard_units()")
+
+    def to_standard_units(self, v: torch.Tensor) -> torch.Tensor:
+        """``v`` in the units of :meth:`in_standard_units` (here unchanged): ``(n, V)`` -> ``(n, V)``."""
+        return v
 
     # ---------------------------------------------------------------- inputs
     def validate_input(self, v: torch.Tensor) -> None:
@@ -168,6 +199,15 @@ class RBM:
         """Joint energy ``E(v, h)``: ``(n, V), (n, H)`` -> ``(n,)``."""
         interaction = ((self._scale_visible(v) @ self.weight) * h).sum(dim=1)
         return self._visible_energy(v) - h @ self.hidden_bias - interaction
+
+    def visible_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """Hidden-independent part of the energy (``-a.v`` or ``|v - a|^2_s / 2``): ``(n, V)`` -> ``(n,)``;
+        ``E(v, h) = visible_energy(v) - h.(b + scale_visible(v) W)``."""
+        return self._visible_energy(v)
+
+    def scale_visible(self, v: torch.Tensor) -> torch.Tensor:
+        """Visible vector as the hidden layer sees it (``v``, or ``v / s^2`` for gaussian): ``(n, V)``."""
+        return self._scale_visible(v)
 
     # -------------------------------------------------------- subclass hooks
     def _scale_visible(self, v: torch.Tensor) -> torch.Tensor:
@@ -248,7 +288,21 @@ class BernoulliRBM(RBM):
 
 
 class GaussianRBM(RBM):
-    """Real-valued Gaussian visible units with per-unit std ``s = exp(log_sigma)``."""
+    """Real-valued Gaussian visible units with per-unit std ``s = exp(log_sigma)``.
+
+    Standardisation. ``visible_offset m`` and ``visible_scale c`` (``(V,)``, or both ``None``)
+    record the affine map ``z = (v - m) / c`` to the units the model is trained in. The family
+    is closed under that map: a model over ``z`` with ``(W, a, b, log s)`` *is* the model over
+    ``v`` with::
+
+        W' = c W,   a' = m + c a,   log s' = log s + log c,   b' = b - ((m / (c s^2)) W)
+
+    since ``E'(v, h) = E(z(v), h)`` term by term. The stored parameters are always the
+    ``v``-unit ones, so every query (free energy, conditionals, samplers, log Z) takes and
+    returns the user's units, and ``Z' = Z prod_i c_i``: ``-F'(v) - log Z'`` is
+    ``log p_z(z(v)) - sum_i log c_i``, a density in the user's units with the Jacobian in it.
+    :meth:`in_standard_units` gives the ``z``-unit model that training updates.
+    """
 
     visible_type: ClassVar[str] = "gaussian"
 
@@ -258,9 +312,72 @@ class GaussianRBM(RBM):
         visible_bias: torch.Tensor,
         hidden_bias: torch.Tensor,
         log_sigma: torch.Tensor,
+        visible_offset: torch.Tensor | None = None,
+        visible_scale: torch.Tensor | None = None,
     ) -> None:
         super().__init__(weight, visible_bias, hidden_bias)
         self.log_sigma = log_sigma
+        if (visible_offset is None) != (visible_scale is None):
+            raise ValueError("give both visible_offset and visible_scale, or neither")
+        self.visible_offset = visible_offset
+        self.visible_scale = visible_scale
+
+    @property
+    def standardized(self) -> bool:
+        """Whether a standardisation ``(visible_offset, visible_scale)`` is attached."""
+        return self.visible_scale is not None
+
+    def _constructor_tensors(self) -> dict[str, torch.Tensor]:
+        out = self.parameters()
+        if self.standardized:
+            out.update(visible_offset=self.visible_offset, visible_scale=self.visible_scale)
+        return out
+
+    def to_standard_units(self, v: torch.Tensor) -> torch.Tensor:
+        """``z = (v - m) / c``: ``(n, V)`` -> ``(n, V)`` (``v`` itself when not standardised)."""
+        if not self.standardized:
+            return v
+        return (v - self.visible_offset).div_(self.visible_scale)
+
+    def in_standard_units(self) -> "GaussianRBM":
+        """The equivalent model over ``z = (v - m) / c`` (new tensors), or ``self``."""
+        if not self.standardized:
+            return self
+        m, c = self.visible_offset.to(torch.float64), self.visible_scale.to(torch.float64)
+        w = self.weight.to(torch.float64) / c[:, None]
+        log_s = self.log_sigma.to(torch.float64) - torch.log(c)
+        a = (self.visible_bias.to(torch.float64) - m) / c
+        b = self.hidden_bias.to(torch.float64) + (m / c * torch.exp(-2.0 * log_s)) @ w
+        return GaussianRBM(*(t.to(self.dtype) for t in (w, a, b, log_s)))
+
+    def load_standard_units(self, standard: RBM) -> None:
+        """Set the parameters (in place) to the ``v``-unit form of ``standard``'s (see class docs)."""
+        if standard is self:
+            return
+        if not self.standardized:
+            raise ValueError("load_standard_units expects the model from in_standard_units()")
+        m, c = self.visible_offset.to(torch.float64), self.visible_scale.to(torch.float64)
+        w = standard.weight.to(torch.float64)
+        log_s = standard.log_sigma.to(torch.float64)
+        b = standard.hidden_bias.to(torch.float64) - (m / c * torch.exp(-2.0 * log_s)) @ w
+        with torch.no_grad():
+            self.weight.copy_(w * c[:, None])
+            self.visible_bias.copy_(standard.visible_bias.to(torch.float64) * c + m)
+            self.log_sigma.copy_(log_s + torch.log(c))
+            self.hidden_bias.copy_(b)
+
+    def log_sigma_floor(self, data: torch.Tensor) -> torch.Tensor:
+        """Lowest ``log sigma`` per unit, in the units of :meth:`in_standard_units`: ``-> (V,)``.
+
+        With ``c_i = max(std_i, SCALE_FLOOR * mean_j std_j)`` (std of ``data : (n, V)`` in the
+        user's units): ``sigma_i >= SIGMA_FLOOR * c_i``, and ``sigma_i >= c_i`` for a
+        near-constant unit (``std_i`` below the floor), which then cannot dominate log p.
+        """
+        scale, near_constant = feature_scale(data, self.n_visible)
+        floor = torch.log(scale) + torch.where(near_constant, 0.0, math.log(SIGMA_FLOOR))
+        if self.standardized:
+            floor = floor - torch.log(self.visible_scale.to(torch.float64))
+        return floor.to(device=self.device, dtype=self.dtype)
 
     @classmethod
     def init_random(
@@ -273,12 +390,28 @@ class GaussianRBM(RBM):
         sigma: float | torch.Tensor | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
+        standardize: bool = True,
     ) -> "GaussianRBM":
         """Weights ``0.01 * N(0, 1)``, hidden bias 0, visible bias = data mean.
 
         ``sigma`` (scalar or ``(V,)``) wins over the data std; with neither,
-        sigma = 1. Data stds are floored at 1e-3 so constant columns stay finite.
+        sigma = 1. With ``data`` and ``standardize`` (the default) the model
+        carries the data's standardisation (mean, :func:`feature_scale`) and
+        starts, in standard units, at ``a = 0``, ``sigma = 1`` (i.e. ``a`` = data
+        mean, ``sigma`` = data scale in the user's units). Without it, data
+        stds are floored at 1e-3 so constant columns stay finite.
         """
+        if standardize and data is not None:
+            offset = _data_mean(data, n_visible)
+            scale, _ = feature_scale(data, n_visible, offset)
+            std_sigma = None if sigma is None else torch.as_tensor(sigma, dtype=torch.float64) / scale.cpu()
+            z = cls.init_random(n_visible, n_hidden, generator=generator, sigma=std_sigma, device=device,
+                                dtype=dtype, standardize=False)
+            kw = {"device": z.device, "dtype": dtype}
+            model = cls(torch.empty_like(z.weight), torch.empty_like(z.visible_bias), torch.empty_like(z.hidden_bias),
+                        torch.empty_like(z.log_sigma), offset.to(**kw), scale.to(**kw))
+            model.load_standard_units(z)
+            return model
         device = _generator_device(generator) if device is None else torch.device(device)
         weight = _random_weight(n_visible, n_hidden, generator, device, dtype)
         visible_bias = torch.zeros(n_visible, device=device, dtype=dtype)
@@ -310,6 +443,8 @@ class GaussianRBM(RBM):
     def tensors(self) -> dict[str, torch.Tensor]:
         out = super().tensors()
         out["visible_log_sigma"] = self.log_sigma
+        if self.standardized:
+            out.update(visible_offset=self.visible_offset, visible_scale=self.visible_scale)
         return out
 
     def _scale_visible(self, v: torch.Tensor) -> torch.Tensor:
@@ -337,7 +472,8 @@ def model_from_tensors(tensors: Mapping[str, torch.Tensor], visible_type: str) -
     """Build a model from serialisation-named tensors, checking everything.
 
     ``tensors`` must hold exactly ``weight (V, H)``, ``visible_bias (V,)``,
-    ``hidden_bias (H,)`` and, for ``"gaussian"``, ``visible_log_sigma (V,)``;
+    ``hidden_bias (H,)`` and, for ``"gaussian"``, ``visible_log_sigma (V,)`` (plus, for a
+    standardised model, both ``visible_offset (V,)`` and ``visible_scale (V,)``, scale > 0);
     all float32 or all float64, all finite, all on one device. Raises
     :class:`InvalidWeights` with a message naming the offending tensor.
     """
@@ -348,6 +484,8 @@ def model_from_tensors(tensors: Mapping[str, torch.Tensor], visible_type: str) -
     expected = {"weight", "visible_bias", "hidden_bias"}
     if visible_type == "gaussian":
         expected.add("visible_log_sigma")
+        if "visible_offset" in tensors or "visible_scale" in tensors:  # standardisation: both or neither
+            expected |= {"visible_offset", "visible_scale"}
     names = set(tensors)
     missing, extra = sorted(expected - names), sorted(names - expected)
     if missing or extra:
@@ -369,7 +507,8 @@ def model_from_tensors(tensors: Mapping[str, torch.Tensor], visible_type: str) -
     if w.dim() != 2 or w.shape[0] < 1 or w.shape[1] < 1:
         raise InvalidWeights(f"'weight' must have shape (n_visible, n_hidden), got {tuple(w.shape)}")
     n_visible, n_hidden = int(w.shape[0]), int(w.shape[1])
-    shapes = {"visible_bias": (n_visible,), "hidden_bias": (n_hidden,), "visible_log_sigma": (n_visible,)}
+    shapes = {"visible_bias": (n_visible,), "hidden_bias": (n_hidden,), "visible_log_sigma": (n_visible,),
+              "visible_offset": (n_visible,), "visible_scale": (n_visible,)}
     for name in sorted(expected - {"weight"}):
         t = tensors[name]
         if tuple(t.shape) != shapes[name]:
@@ -386,11 +525,14 @@ def model_from_tensors(tensors: Mapping[str, torch.Tensor], visible_type: str) -
     for name in sorted(expected):
         if not bool(torch.isfinite(tensors[name]).all()):
             raise InvalidWeights(f"tensor {name!r} contains NaN or infinite values")
+    if "visible_scale" in expected and not bool((tensors["visible_scale"] > 0).all()):
+        raise InvalidWeights("tensor 'visible_scale' must be positive (it divides the data)")
     weight = tensors["weight"].contiguous()
     a = tensors["visible_bias"].contiguous()
     b = tensors["hidden_bias"].contiguous()
     if visible_type == "gaussian":
-        return GaussianRBM(weight, a, b, tensors["visible_log_sigma"].contiguous())
+        extra = [tensors[n].contiguous() for n in ("visible_offset", "visible_scale") if n in expected]
+        return GaussianRBM(weight, a, b, tensors["visible_log_sigma"].contiguous(), *extra)
     return BernoulliRBM(weight, a, b)
 
 
@@ -429,6 +571,27 @@ def _data_mean(data: torch.Tensor, n_visible: int) -> torch.Tensor:
     """Column means in float64."""
     d = _as_2d(data, n_visible)
     return sum(b.sum(dim=0, dtype=torch.float64) for b in _row_blocks(d)) / d.shape[0]
+
+
+def feature_scale(
+    data: torch.Tensor, n_visible: int, mean: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-feature scale ``max(std_i, SCALE_FLOOR * mean_j std_j)`` and the near-constant mask.
+
+    ``data : (n, V)`` -> ``(V,)`` float64 scale (never 0: an all-constant data set gets 1)
+    and ``(V,)`` bool, True where ``std_i`` is below the floor. One row counts as constant.
+    """
+    d = _as_2d(data, n_visible)
+    if mean is None:
+        mean = _data_mean(d, n_visible)
+    if d.shape[0] > 1:
+        std = _data_std(d, n_visible, mean.to(d.device))
+    else:
+        std = torch.zeros(n_visible, dtype=torch.float64, device=d.device)
+    ref = float(std.mean())
+    floor = SCALE_FLOOR * ref if ref > 0 else 1.0
+    near_constant = std < floor
+    return torch.where(near_constant, torch.full_like(std, floor), std), near_constant
 
 
 def _data_std(data: torch.Tensor, n_visible: int, mean: torch.Tensor) -> torch.Tensor:

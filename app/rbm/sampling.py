@@ -1,4 +1,9 @@
-"""MCMC samplers for RBMs: block Gibbs and Metropolis-Hastings.
+"""MCMC samplers for RBMs: block Gibbs and Metropolis-Hastings (parallel tempering: ``tempering``).
+
+Every sampler has the same small interface (:class:`Sampler`): ``sweep(k)`` runs ``k`` sweeps,
+``state`` is the ``(n_chains, V)`` visible state, and ``free_energy_trace()`` returns ``F(v)`` (at
+beta = 1) of the first ``trace_rows`` chains at the start of every sweep, which
+:mod:`app.rbm.diagnostics` reads.
 
 All randomness comes from an explicit ``torch.Generator`` living on the
 model's device, so a fixed seed reproduces the same chains on the same device.
@@ -12,11 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
 
+from app.rbm.diagnostics import Diagnostics, diagnose
 from app.rbm.errors import InvalidInput
 from app.rbm.model import RBM, GaussianRBM, softplus
 
@@ -77,6 +83,23 @@ class UniformSource:
         return buf
 
 
+class Sampler(Protocol):
+    """What the sampling service, training and the diagnostics need from any sampler."""
+
+    def sweep(self, steps: int = 1) -> torch.Tensor: ...
+
+    @property
+    def state(self) -> torch.Tensor: ...
+
+    def free_energy_trace(self) -> torch.Tensor: ...
+
+
+def _stack_trace(trace: list[torch.Tensor], rows: int) -> torch.Tensor:
+    if not trace:
+        return torch.zeros((0, rows), dtype=torch.float64)
+    return torch.stack(trace).to("cpu", torch.float64)
+
+
 class GibbsChains:
     """A batch of block-Gibbs chains with preallocated buffers.
 
@@ -84,6 +107,8 @@ class GibbsChains:
     ``(n, H)`` and ``ph`` the last ``p(h = 1 | v)``. The model's tensors are
     read at every step, so in-place parameter updates are seen immediately.
     For Bernoulli visibles the visible state is always a binary sample.
+    ``trace_rows > 0`` records ``F(v)`` (beta = 1) of the first chains at every
+    :meth:`hidden_probs`, from the pre-activation it computes anyway.
     """
 
     def __init__(
@@ -93,10 +118,13 @@ class GibbsChains:
         *,
         generator: torch.Generator,
         beta: float = 1.0,
+        trace_rows: int = 0,
     ) -> None:
         self.model = model
         self.generator = generator
         self.beta = float(beta)
+        self.trace_rows = min(int(trace_rows), int(n_chains))
+        self._trace: list[torch.Tensor] = []
         self.gaussian = isinstance(model, GaussianRBM)
         kw = {"device": model.device, "dtype": model.dtype}
         v_dim, h_dim = model.n_visible, model.n_hidden
@@ -113,6 +141,14 @@ class GibbsChains:
     def n_chains(self) -> int:
         return int(self.v.shape[0])
 
+    @property
+    def state(self) -> torch.Tensor:
+        return self.v
+
+    def free_energy_trace(self) -> torch.Tensor:
+        """``(sweeps, trace_rows)`` float64 free energies (see the class docs)."""
+        return _stack_trace(self._trace, self.trace_rows)
+
     def hidden_probs(self) -> torch.Tensor:
         """Set and return ``ph = p(h = 1 | v)`` for the current visible state."""
         m = self.model
@@ -120,6 +156,9 @@ class GibbsChains:
         if self.gaussian:
             src = torch.mul(self.v, torch.exp(-2.0 * m.log_sigma), out=self._vs)
         torch.addmm(m.hidden_bias, src, m.weight, out=self.ph)
+        if self.trace_rows:
+            k = self.trace_rows
+            self._trace.append((m.visible_energy(self.v[:k]) - softplus(self.ph[:k]).sum(dim=1)).double())
         if self.beta != 1.0:
             self.ph.mul_(self.beta)
         return torch.sigmoid(self.ph, out=self.ph)
@@ -215,9 +254,12 @@ class _Metropolis:
         generator: torch.Generator,
         beta: float,
         step_size: float | torch.Tensor | None,
+        trace_rows: int = 0,
     ) -> None:
         self.model = model
         self.g = generator
+        self.trace_rows = min(int(trace_rows), int(v0.shape[0]))
+        self._trace: list[torch.Tensor] = []
         self.beta = float(beta)
         self.gaussian = isinstance(model, GaussianRBM)
         self.v = v0.to(device=model.device, dtype=model.dtype).clone()
@@ -249,8 +291,24 @@ class _Metropolis:
         src = self.v * self.inv_var if self.gaussian else self.v
         torch.addmm(m.hidden_bias, src, m.weight, out=self.pre)
         self.S = softplus(self.pre * self.beta).sum(dim=1)
+        if self.trace_rows:
+            k = self.trace_rows
+            self._trace.append((m.visible_energy(self.v[:k]) - softplus(self.pre[:k]).sum(dim=1)).double())
 
-    def sweep(self) -> None:
+    @property
+    def state(self) -> torch.Tensor:
+        return self.v
+
+    def free_energy_trace(self) -> torch.Tensor:
+        return _stack_trace(self._trace, self.trace_rows)
+
+    def sweep(self, steps: int = 1) -> torch.Tensor:
+        """``steps`` sweeps of single-site proposals; returns the state."""
+        for _ in range(int(steps)):
+            self._sweep_once()
+        return self.v
+
+    def _sweep_once(self) -> None:
         m, beta = self.model, self.beta
         self._refresh()
         self.uniform.fill_(self.u)
@@ -309,9 +367,12 @@ def metropolis(
     check_generator(model, generator)
     with torch.no_grad():
         mh = _Metropolis(model, v0, generator, beta, step_size)
-        for _ in range(int(sweeps)):
-            mh.sweep()
+        mh.sweep(int(sweeps))
         return mh.v, mh.acceptance_rate
+
+
+#: Chains whose free energy is traced for the diagnostics (more only adds precision).
+DEFAULT_TRACE_ROWS = 128
 
 
 @dataclass
@@ -320,12 +381,65 @@ class SampleResult:
 
     ``samples : (n_samples, V)``; ``hidden : (n_samples, H)`` drawn from
     ``p(h | v)`` for each returned sample (or ``None``); ``acceptance_rate``
-    for the Metropolis sampler (``None`` for Gibbs).
+    for the Metropolis sampler (``None`` otherwise); ``swap_acceptance`` per
+    neighbouring replica pair and the ``betas`` ladder for parallel tempering;
+    ``diagnostics`` of the free-energy trace; ``sweeps`` run per chain.
     """
 
     samples: torch.Tensor
     hidden: torch.Tensor | None
     acceptance_rate: float | None
+    swap_acceptance: list[float] | None = None
+    betas: list[float] | None = None
+    diagnostics: Diagnostics | None = None
+    sweeps: int = 0
+    n_chains: int = 0
+
+
+def start_states(model: RBM, init: Literal["random"] | torch.Tensor, n_chains: int,
+                 generator: torch.Generator) -> torch.Tensor:
+    """``(n_chains, V)`` start states: random, or the rows of ``init`` cycled over the chains."""
+    if isinstance(init, str):
+        if init != "random":
+            raise InvalidInput(f"init must be 'random' or a tensor of visible vectors, got {init!r}")
+        return random_visible(model, n_chains, generator)
+    model.validate_input(init)
+    if init.shape[0] < 1:
+        raise InvalidInput("init must contain at least one visible vector")
+    init = init.to(device=model.device, dtype=model.dtype)
+    idx = torch.arange(n_chains, device=model.device) % init.shape[0]
+    return init[idx]
+
+
+def make_sampler(
+    model: RBM,
+    v0: torch.Tensor,
+    *,
+    sampler: Literal["gibbs", "metropolis", "pt"],
+    generator: torch.Generator,
+    beta: float = 1.0,
+    n_replicas: int | None = None,
+    betas: list[float] | None = None,
+    base=None,
+    trace_rows: int = DEFAULT_TRACE_ROWS,
+) -> Sampler:
+    """One of the three samplers, started at ``v0 : (n_chains, V)`` (every replica of a PT chain
+    starts there). ``pt`` uses ``betas`` or ``default_betas(n_replicas, beta)``."""
+    n = v0.shape[0]
+    if sampler == "gibbs":
+        ch = GibbsChains(model, n, generator=generator, beta=beta, trace_rows=trace_rows)
+        ch.v.copy_(v0)
+        return ch
+    if sampler == "metropolis":
+        return _Metropolis(model, v0, generator, beta, None, trace_rows=trace_rows)
+    if sampler == "pt":
+        from app.rbm.tempering import DEFAULT_REPLICAS, TemperedChains, default_betas
+
+        ladder = betas if betas is not None else default_betas(n_replicas or DEFAULT_REPLICAS, beta)
+        pt = TemperedChains(model, n, ladder, generator=generator, base=base, trace_rows=trace_rows)
+        pt.set_state(v0)
+        return pt
+    raise InvalidInput(f"unknown sampler {sampler!r}: use 'gibbs', 'metropolis' or 'pt'")
 
 
 def draw_samples(
@@ -335,11 +449,15 @@ def draw_samples(
     steps: int,
     thin: int = 1,
     init: Literal["random"] | torch.Tensor = "random",
-    sampler: Literal["gibbs", "metropolis"] = "gibbs",
+    sampler: Literal["gibbs", "metropolis", "pt"] = "gibbs",
     generator: torch.Generator,
     beta: float = 1.0,
     return_hidden: bool = False,
     n_chains: int | None = None,
+    n_replicas: int | None = None,
+    betas: list[float] | None = None,
+    base=None,
+    trace_rows: int = DEFAULT_TRACE_ROWS,
 ) -> SampleResult:
     """Draw ``n_samples`` visible vectors from the model.
 
@@ -348,53 +466,47 @@ def draw_samples(
     again until ``n_samples`` rows are collected (row order: round by round,
     chain by chain). ``init="random"`` starts from uniform {0,1} (bernoulli)
     or ``N(a, s^2)`` (gaussian); a tensor ``(m, V)`` is cycled over the chains.
+    ``sampler="pt"``: parallel tempering (:mod:`app.rbm.tempering`) with
+    ``n_replicas`` evenly spaced betas from ``beta`` to 0 or the explicit
+    ``betas``, towards ``base`` (a :class:`~app.rbm.tempering.TemperingBase`);
+    samples come from the target replica. The free energy of the first
+    ``trace_rows`` chains is traced at every sweep for the diagnostics.
     """
     if n_samples < 1:
         raise InvalidInput(f"n_samples must be at least 1, got {n_samples}")
     if steps < 0 or thin < 1:
         raise InvalidInput(f"need steps >= 0 and thin >= 1, got steps={steps}, thin={thin}")
-    if sampler not in ("gibbs", "metropolis"):
-        raise InvalidInput(f"unknown sampler {sampler!r}: use 'gibbs' or 'metropolis'")
+    if sampler not in ("gibbs", "metropolis", "pt"):
+        raise InvalidInput(f"unknown sampler {sampler!r}: use 'gibbs', 'metropolis' or 'pt'")
     check_generator(model, generator)
     n_chains = n_samples if n_chains is None else int(n_chains)
     if n_chains < 1:
         raise InvalidInput(f"n_chains must be at least 1, got {n_chains}")
     with torch.no_grad():
-        if isinstance(init, str):
-            if init != "random":
-                raise InvalidInput(f"init must be 'random' or a tensor of visible vectors, got {init!r}")
-            v0 = random_visible(model, n_chains, generator)
-        else:
-            model.validate_input(init)
-            if init.shape[0] < 1:
-                raise InvalidInput("init must contain at least one visible vector")
-            init = init.to(device=model.device, dtype=model.dtype)
-            idx = torch.arange(n_chains, device=model.device) % init.shape[0]
-            v0 = init[idx]
+        v0 = start_states(model, init, n_chains, generator)
+        chains = make_sampler(model, v0, sampler=sampler, generator=generator, beta=beta, n_replicas=n_replicas,
+                              betas=betas, base=base, trace_rows=trace_rows)
         out = torch.empty((n_samples, model.n_visible), device=model.device, dtype=model.dtype)
         rounds = -(-n_samples // n_chains)
-        acceptance: float | None = None
-        if sampler == "gibbs":
-            chains = GibbsChains(model, n_chains, generator=generator, beta=beta)
-            chains.v.copy_(v0)
-            advance = chains.sweep
-            state = lambda: chains.v  # noqa: E731
-        else:
-            mh = _Metropolis(model, v0, generator, beta, None)
-
-            def advance(k: int) -> None:
-                for _ in range(k):
-                    mh.sweep()
-
-            state = lambda: mh.v  # noqa: E731
-        advance(int(steps))
+        chains.sweep(int(steps))
         for r in range(rounds):
             if r:
-                advance(int(thin))
+                chains.sweep(int(thin))
             lo = r * n_chains
             hi = min(n_samples, lo + n_chains)
-            out[lo:hi] = state()[: hi - lo]
-        if sampler == "metropolis":
-            acceptance = mh.acceptance_rate
+            out[lo:hi] = chains.state[: hi - lo]
+        sweeps = int(steps) + (rounds - 1) * int(thin)
+        # the trace holds F at the start of each sweep; add the final state's
+        final = model.free_energy(chains.state[:trace_rows]).double().cpu() if trace_rows else None
+        trace = chains.free_energy_trace()
+        if final is not None:
+            trace = torch.cat([trace, final[None, :]]) if trace.shape[0] else final[None, :]
+        diagnostics = diagnose(trace.numpy(), steps=sweeps)
         hidden = model.sample_hidden(out, generator, beta) if return_hidden else None
-        return SampleResult(samples=out, hidden=hidden, acceptance_rate=acceptance)
+        return SampleResult(
+            samples=out, hidden=hidden,
+            acceptance_rate=chains.acceptance_rate if sampler == "metropolis" else None,
+            swap_acceptance=chains.swap_acceptance if sampler == "pt" else None,
+            betas=list(chains.betas) if sampler == "pt" else None,
+            diagnostics=diagnostics, sweeps=sweeps, n_chains=n_chains,
+        )
