@@ -30,6 +30,10 @@ class BuiltinData:
     image_shape: tuple[int, int] | None
     info: dict[str, Any] = field(default_factory=dict)
     canonical_params: dict[str, Any] = field(default_factory=dict)
+    #: int64 class labels of the train / test rows (None: unlabelled); never fed to training.
+    labels: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
+    n_classes: int | None = None
 
 
 class BuiltinParams(BaseModel):

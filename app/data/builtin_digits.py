@@ -49,4 +49,7 @@ def load_digits_builtin(p: DigitsParams) -> BuiltinData:
         image_shape=(8, 8),
         info=info,
         canonical_params=p.model_dump(mode="json"),
+        labels=y[train_idx].astype(np.int64),
+        test_labels=None if test_idx is None else y[test_idx].astype(np.int64),
+        n_classes=10,
     )

@@ -190,4 +190,7 @@ def load_mnist(p: MnistParams) -> BuiltinData:
         image_shape=(28, 28),
         info=info,
         canonical_params=p.model_dump(mode="json"),
+        labels=y.astype(np.int64),
+        test_labels=None if ty is None else ty.astype(np.int64),
+        n_classes=10,
     )

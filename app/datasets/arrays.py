@@ -60,3 +60,17 @@ def dataset_arrays(dataset: Dataset, store: ArtifactStore, mmap: bool = True) ->
     train = store.get_array(dataset.train_key, mmap=mmap)
     test = store.get_array(dataset.test_key, mmap=mmap) if dataset.test_key else None
     return train, test
+
+
+def dataset_labels(dataset: Dataset, store: ArtifactStore) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(train, test) int64 class labels of a dataset, each None where it has none. For features and
+    probes only: the training path never reads them."""
+    if dataset.n_classes is None:
+        return None, None
+    if dataset.source == "builtin":
+        assert dataset.builtin is not None
+        data = builtin_data(dataset.builtin, dataset.params or {})
+        return data.labels, data.test_labels
+    train = store.get_array(dataset.labels_key) if dataset.labels_key else None
+    test = store.get_array(dataset.test_labels_key) if dataset.test_labels_key else None
+    return train, test

@@ -22,10 +22,15 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
              summary="Upload a dataset (.npy, .npz or .csv)", dependencies=[Idempotent])
 async def upload_dataset(ctx: ContextDep, session: SessionDep,
                          file: Annotated[UploadFile, File(description="A 2-D array: .npy, .npz or .csv")],
-                         name: Annotated[str | None, Form(max_length=200, examples=["my-data"])] = None) -> Dataset:
+                         name: Annotated[str | None, Form(max_length=200, examples=["my-data"])] = None,
+                         label_column: Annotated[str | None, Form(
+                             max_length=200, description="CSV only: the column (header name, or 0-based index "
+                             "without a header) holding integer class labels; .npz files carry labels as "
+                             "arrays 'y' (and 'y_test')")] = None) -> Dataset:
     content = await file.read(ctx.settings.max_upload_bytes + 1)  # the service refuses what is over
     return service.create_from_upload(session, ctx.store, ctx.settings, name=name,
-                                      filename=file.filename or "upload", content=content)
+                                      filename=file.filename or "upload", content=content,
+                                      label_column=label_column)
 
 
 @router.post("/builtin", status_code=status.HTTP_201_CREATED, response_model=DatasetOut,

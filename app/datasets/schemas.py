@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from app.core.schemas import UTCTimestamp
 
@@ -21,7 +21,14 @@ class DatasetOut(BaseModel):
     value_type: Literal["binary", "continuous"]
     image_shape: list[int] | None = None
     info: dict[str, Any] | None = Field(None, description="Facts about the data (labels, exact references).")
+    n_classes: int | None = Field(None, description="Number of classes of the labels; null: no labels.")
     created_at: UTCTimestamp
+
+    @computed_field(description="Whether the rows carry class labels (for features and linear probes; "
+                    "never used by unsupervised training).")
+    @property
+    def has_labels(self) -> bool:
+        return self.n_classes is not None
 
 
 class BuiltinCreate(BaseModel):

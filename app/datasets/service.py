@@ -10,6 +10,7 @@ from app.core.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from app.core.settings import Settings
 from app.data.builtin import load_builtin
 from app.data.errors import LimitExceeded
+from app.data.labels import attach_labels
 from app.data.parsing import parse_upload
 from app.datasets.arrays import dataset_arrays, remember_builtin
 from app.db.states import ACTIVE, JobStatus
@@ -48,7 +49,7 @@ def rows_for_model(session: Session, store: ArtifactStore, dataset_id: str, spli
 
 
 def create_from_upload(session: Session, store: ArtifactStore, settings: Settings, *,
-                       name: str | None, filename: str, content: bytes) -> Dataset:
+                       name: str | None, filename: str, content: bytes, label_column: str | None = None) -> Dataset:
     if len(content) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"upload is {len(content)} bytes; the limit is {settings.max_upload_bytes} "
                               "(setting RBM_MAX_UPLOAD_BYTES)")
@@ -58,6 +59,8 @@ def create_from_upload(session: Session, store: ArtifactStore, settings: Setting
     except LimitExceeded as exc:
         setting = {"rows": "RBM_MAX_DATASET_ROWS", "features": "RBM_MAX_FEATURES"}[exc.limit]
         raise InvalidRequest(f"{exc.message} (setting {setting})") from exc
+    labelled = attach_labels(parsed, content, label_column=label_column, max_classes=settings.max_classes)
+    parsed = labelled.upload
     train, test = parsed.train, parsed.test
     dataset = Dataset(
         name=name or filename.rsplit("/", 1)[-1][:200] or "upload", source="upload",
@@ -70,6 +73,9 @@ def create_from_upload(session: Session, store: ArtifactStore, settings: Setting
         train_key=store.put_array("datasets", train),
         test_key=None if test is None else store.put_array("datasets", test),
         size_bytes=train.nbytes + (0 if test is None else test.nbytes),
+        n_classes=labelled.n_classes,
+        labels_key=None if labelled.labels is None else store.put_array("datasets", labelled.labels),
+        test_labels_key=None if labelled.test_labels is None else store.put_array("datasets", labelled.test_labels),
     )
     session.add(dataset)
     session.commit()
@@ -85,7 +91,7 @@ def create_builtin(session: Session, *, builtin: str, params: dict, name: str | 
         n_test=None if data.test is None else data.test.shape[0], value_type=data.value_type,
         image_shape=list(data.image_shape) if data.image_shape else None,
         info={**data.info, "value_range": value_range(data.train, data.test)},
-        train_key=None, test_key=None, size_bytes=0,
+        train_key=None, test_key=None, size_bytes=0, n_classes=data.n_classes,
     )
     session.add(dataset)
     session.commit()
@@ -103,3 +109,5 @@ def delete_dataset(session: Session, store: ArtifactStore, dataset_id: str) -> N
     session.commit()
     store.delete(dataset.train_key)
     store.delete(dataset.test_key)
+    store.delete(dataset.labels_key)
+    store.delete(dataset.test_labels_key)
