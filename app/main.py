@@ -17,8 +17,10 @@ from app.core.idempotency import install_idempotency
 from app.core.limits import BodySizeLimit
 from app.core.settings import Settings, get_settings
 from app.inference.batching import FreeEnergyBatcher
+from app.metrics import install_metrics
 from app.dashboard.router import router as dashboard_router
 from app.datasets.router import router as datasets_router
+from app.features.router import router as features_router
 from app.inference.router import router as inference_router
 from app.ising.router import router as ising_router
 from app.jobs.router import router as jobs_router
@@ -70,8 +72,9 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     install_idempotency(app)
     app.include_router(health.router)  # open: probes carry no key
     install_docs(app)  # /docs and /redoc from local assets (open, like /openapi.json)
+    install_metrics(app, ctx)  # /metrics, open like /healthz (counts, no data)
     app.include_router(dashboard_router)  # a static page; its API calls carry the user's key
     for router in (datasets_router, jobs_router, job_stream_router, models_router, inference_router, ising_router,
-                   pictures_router):
+                   pictures_router, features_router):
         app.include_router(router, dependencies=[Depends(authorize)])  # the one auth check (app.auth)
     return app

@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 from fastapi import Request
 
+from app.apidocs.examples import DIGITS_ROWS
 from app.core.errors import InvalidRequest
 
 #: OpenAPI description of the accepted bodies (the route reads the raw body, so FastAPI cannot infer it).
@@ -30,7 +31,7 @@ OPENAPI_VECTORS: dict[str, Any] = {
                 "type": "object", "required": ["data"], "additionalProperties": False,
                 "properties": {"data": {"type": "array", "items": {"type": "array", "items": {"type": "number"}},
                                         "description": "Visible vectors, one per row."}}},
-                "example": {"data": [[0, 1, 1, 0], [1, 0, 0, 1]]}},
+                "example": {"data": DIGITS_ROWS}},  # fits the README's 64-unit digits model
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"},
                                          "description": "float32 little-endian row-major; rows in the "
                                          "X-Shape header (rows or rows,cols) or the rows query parameter."},

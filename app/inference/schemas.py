@@ -6,11 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.apidocs.examples import BARS_STRIPES_2, DIGIT_ZERO, DIGITS_ROWS
+
 Vectors = list[list[float]]
 
 
 class VectorsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": [[0, 1, 1, 0], [1, 0, 0, 1]]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": DIGITS_ROWS}]})
 
     data: Vectors = Field(description="Visible vectors, one per row, each of length n_visible.")
 
@@ -20,16 +22,31 @@ class FreeEnergyOut(BaseModel):
 
 
 class SampleRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"n_samples": 16, "steps": 500, "seed": 1}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"n_samples": 16, "seed": 1},
+        {"n_samples": 16, "sampler": "pt", "n_replicas": 16, "steps": 500, "seed": 1}]})
 
     n_samples: int = Field(10, ge=1, description="Samples to return (limit: RBM_MAX_SAMPLES_PER_REQUEST).")
-    steps: int = Field(1000, ge=0, description="Sweeps before each chain's first sample (limit: RBM_MAX_SAMPLING_STEPS).")
-    thin: int = Field(1, ge=1, description="Sweeps between consecutive samples of one chain.")
-    n_chains: int | None = Field(None, ge=1, description="Chains run in parallel; default: one chain per sample.")
-    sampler: Literal["gibbs", "metropolis"] = Field("gibbs", description="gibbs: block Gibbs v->h->v; "
-                                                    "metropolis: Metropolis-Hastings on p(v) (one sweep = n_visible proposals).")
-    init: Literal["random", "data", "vectors"] = Field("random", description="Chain starts: random, rows of "
-                                                       "`dataset_id`, or the given `vectors`.")
+    steps: int | None = Field(None, ge=0, description="Sweeps before each chain's first sample (limit: "
+                              "RBM_MAX_SAMPLING_STEPS); default: chosen with the sampler (see `sampler`).")
+    thin: int | None = Field(None, ge=1, description="Sweeps between consecutive samples of one chain; default 1, "
+                             "or chosen by `auto`.")
+    n_chains: int | None = Field(None, ge=1, description="Chains run in parallel; default: one chain per sample "
+                                 "(auto: fewer chains, thinned, when that keeps the request in budget).")
+    sampler: Literal["auto", "gibbs", "metropolis", "pt"] = Field(
+        "auto", description="gibbs: block Gibbs v->h->v; metropolis: Metropolis-Hastings on p(v) (one sweep = "
+        "n_visible proposals); pt: parallel tempering, `n_replicas` block-Gibbs replicas from beta down to a "
+        "base-rate model with one swap round per sweep; auto (default): Gibbs from the model's stored training "
+        "chains when it has them (they are already in equilibrium), else pt. The answer says what was used.")
+    n_replicas: int | None = Field(None, ge=1, le=256, description="pt: replicas per chain (default 16); "
+                                   "work counts chains x replicas x sweeps.")
+    betas: list[float] | None = Field(None, min_length=1, max_length=256, description="pt: explicit ladder, "
+                                      "strictly decreasing from the target beta (first) to the hottest (last; 0 is "
+                                      "the base-rate model); overrides n_replicas and beta.")
+    init: Literal["auto", "random", "chains", "data", "vectors"] = Field(
+        "auto", description="Chain starts: chains (the persistent chains stored with the model by its training "
+        "job), random, rows of `dataset_id`, or the given `vectors`; auto: chains when the model has them, "
+        "else random.")
     dataset_id: str | None = Field(None, description="With init='data'.")
     vectors: Vectors | None = Field(None, description="With init='vectors': starting states, cycled over the chains.")
     seed: int | None = Field(None, ge=0, lt=2**63, description="Random seed; returned so a draw can be repeated.")
@@ -37,18 +54,43 @@ class SampleRequest(BaseModel):
     return_hidden: bool = Field(False, description="Also return a hidden sample per visible sample.")
 
 
+class DiagnosticsOut(BaseModel):
+    """Equilibrium check of a sample set, from the free energy F(v) of up to 128 chains at every sweep."""
+
+    scalar: str = Field(description="What was traced per chain and sweep (free_energy: F(v) at beta = 1).")
+    rhat: float | None = Field(description="Split R-hat over the second half of the trace (1 = chains agree).")
+    tau: float | None = Field(description="Integrated autocorrelation time in sweeps (Sokal window).")
+    ess: float | None = Field(description="Effective sample size of the traced chains' second half.")
+    n_chains: int = Field(description="Chains traced.")
+    analysed_sweeps: int
+    steps: int = Field(description="Sweeps each chain ran.")
+    tau_reliable: bool = Field(description="False when the trace was too short to find the Sokal window "
+                               "(tau is then a lower bound).")
+    equilibrated: bool = Field(description="True when `rule` holds.")
+    rule: str
+
+
 class SampleOut(BaseModel):
     samples: Vectors
     hidden: Vectors | None = None
     acceptance_rate: float | None = Field(None, description="Metropolis only: accepted / proposed moves.")
+    swap_acceptance: list[float] | None = Field(None, description="pt only: accepted / attempted swaps of each "
+                                                "neighbouring replica pair (betas[r], betas[r+1]).")
+    betas: list[float] | None = Field(None, description="pt only: the ladder used.")
+    diagnostics: DiagnosticsOut
     seed: int
-    sampler: str
+    sampler: str = Field(description="The sampler used (auto resolved).")
+    steps: int = Field(description="Burn-in sweeps used.")
+    thin: int
+    n_chains: int
+    n_replicas: int | None = None
+    init: str = Field(description="The chain starts used (auto resolved).")
 
 
 class DataSource(BaseModel):
     """Vectors given inline, or rows of a stored dataset: the shared input of the estimators."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": [[0, 1, 1, 0], [1, 0, 0, 1]]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": DIGITS_ROWS}]})
 
     data: Vectors | None = Field(None, description="Visible vectors, one per row.")
     dataset_id: str | None = Field(None, description="Use this dataset's rows instead of `data`.")
@@ -88,7 +130,7 @@ class PartitionOut(BaseModel):
 
 
 class LikelihoodRequest(DataSource, PartitionRequest):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": [[0, 1, 1, 0]], "method": "auto"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": [DIGIT_ZERO], "method": "auto"}]})
 
 
 class LikelihoodOut(BaseModel):
@@ -97,6 +139,9 @@ class LikelihoodOut(BaseModel):
     log_z: float
     log_z_std: float
     method: Literal["exact", "ais"]
+    mean_reverse: float | None = Field(None, description="AIS with data: the mean log-likelihood under the reverse "
+                                       "log Z estimate; with `mean` a bracket (forward tends low on log Z, so high "
+                                       "here; reverse the other way).")
 
 
 class PseudoLikelihoodOut(BaseModel):
@@ -105,7 +150,10 @@ class PseudoLikelihoodOut(BaseModel):
 
 
 class KLRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"probabilities": [0.25, 0.25, 0.25, 0.25]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        # all 2^V states are enumerated: this example fits a 4-unit model (built-in bars-and-stripes, n=2),
+        # not the README's 64-unit digits model (2^64 states; the limit is RBM_KL_MAX_VISIBLE)
+        "examples": [{"probabilities": BARS_STRIPES_2}]})
 
     probabilities: list[float] | None = Field(None, description="Target p over all 2^n_visible states, in binary "
                                               "counting order with visible unit 0 as the most significant bit.")

@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class IsingObservablesRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"n_samples": 1000, "steps": 1000, "seed": 1}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        # L and T make it work on any binary model with L*L units, e.g. the README's 8x8 digits model
+        "examples": [{"L": 8, "T": 2.269185, "n_samples": 500, "steps": 200, "seed": 1}]})
 
     L: int | None = Field(None, ge=2, le=64, description="Lattice side; default: the L of the model's 'ising' "
                           "training data set. Required (with T) for uploaded models.")

@@ -13,12 +13,13 @@ from collections import OrderedDict
 import torch
 
 from app.rbm.device import resolve_device
-from app.rbm.io import from_safetensors_bytes
+from app.rbm.dbn import DBN
+from app.rbm.dbn_io import load_any
 from app.rbm.model import RBM
 from app.storage.artifacts import ArtifactStore
 
 
-def model_bytes(model: RBM) -> int:
+def model_bytes(model: RBM | DBN) -> int:
     return sum(t.numel() * t.element_size() for t in model.parameters().values())
 
 
@@ -30,9 +31,11 @@ class ModelCache:
         self._bytes: dict[str, int] = {}
         self.device_name = device
         self._device: torch.device | None = None
-        self._entries: OrderedDict[str, RBM] = OrderedDict()
+        self._entries: OrderedDict[str, RBM | DBN] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
+        self.hits = 0  # lookups answered from memory (including ones that waited for a shared load)
+        self.misses = 0  # lookups that loaded weights from the store (app.metrics reads both)
 
     @property
     def device(self) -> torch.device:
@@ -40,7 +43,7 @@ class ModelCache:
             self._device = resolve_device(self.device_name)
         return self._device
 
-    def get(self, weights_key: str) -> RBM:
+    def get(self, weights_key: str) -> RBM | DBN:
         """The loaded model; concurrent first requests for one model wait for a single load
         (32 clients hitting a cold 64 MB model would otherwise load it 32 times, each request
         with its own copy, which also defeats micro-batching: it batches per model object)."""
@@ -55,21 +58,23 @@ class ModelCache:
                 if model is not None:
                     return model
             try:
-                model, _ = from_safetensors_bytes(self.store.get_bytes(weights_key))
+                model, _ = load_any(self.store.get_bytes(weights_key))
                 model = model.to(device=self.device)
                 self._insert(weights_key, model)
+                self.misses += 1
             finally:
                 with self._lock:
                     self._loading.pop(weights_key, None)
         return model
 
-    def _hit(self, weights_key: str) -> RBM | None:
+    def _hit(self, weights_key: str) -> RBM | DBN | None:
         model = self._entries.get(weights_key)
         if model is not None:
             self._entries.move_to_end(weights_key)
+            self.hits += 1
         return model
 
-    def _insert(self, weights_key: str, model: RBM) -> None:
+    def _insert(self, weights_key: str, model: RBM | DBN) -> None:
         with self._lock:
             self._entries[weights_key] = model
             self._entries.move_to_end(weights_key)
