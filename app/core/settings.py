@@ -80,6 +80,8 @@ class Settings(BaseSettings):
                                 "most this many training rows fit the logistic regression and as many test rows "
                                 "score it (a seeded subsample), so the probe stays a few seconds to a minute.")
     probe_max_iter: int = Field(300, ge=10, description="Linear probe: L-BFGS iterations of the logistic regression.")
+    max_feature_values: int = Field(20_000_000, ge=1, description="POST /v1/models/{id}/features: rows x features "
+                                    "in one answer (80 MB as float32).")
     max_epochs: int = Field(10_000, description="Epochs in one job.")
     exact_log_z_max_bits: int = Field(24, ge=1, le=30, description="Exact log Z enumerates at most 2^this terms.")
     auto_exact_bits: int = Field(20, ge=1, le=30, description="method='auto' uses exact log Z up to 2^this states, AIS above.")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from sqlalchemy import select
 
 from app.core.deps import ContextDep, SessionDep
+from app.core.forms import parse_image_shape
 from app.core.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
+from app.core.tags import NameQuery, TagQuery, parse_tags_form, where_equal, where_tags
 from app.data.builtin import list_builtins
 from app.datasets import service
 from app.datasets.schemas import BuiltinCreate, DatasetOut
@@ -26,17 +28,25 @@ async def upload_dataset(ctx: ContextDep, session: SessionDep,
                          label_column: Annotated[str | None, Form(
                              max_length=200, description="CSV only: the column (header name, or 0-based index "
                              "without a header) holding integer class labels; .npz files carry labels as "
-                             "arrays 'y' (and 'y_test')")] = None) -> Dataset:
+                             "arrays 'y' (and 'y_test')")] = None,
+                         tags: Annotated[str | None, Form(description='JSON object ({"team": "vision"}) or '
+                                                          "key:value pairs separated by commas",
+                                                          examples=["team:vision"])] = None,
+                         image_shape: Annotated[str | None, Form(description="Height,width of each row as an image "
+                                                                 "(pictures need it), e.g. 8,8; a 3-D array "
+                                                                 "sets it itself", examples=["8,8"])] = None,
+                         ) -> Dataset:
+    shape, labels = parse_image_shape(image_shape), parse_tags_form(tags)  # refuse bad fields before reading
     content = await file.read(ctx.settings.max_upload_bytes + 1)  # the service refuses what is over
     return service.create_from_upload(session, ctx.store, ctx.settings, name=name,
                                       filename=file.filename or "upload", content=content,
-                                      label_column=label_column)
+                                      label_column=label_column, tags=labels, image_shape=shape)
 
 
 @router.post("/builtin", status_code=status.HTTP_201_CREATED, response_model=DatasetOut,
              summary="Create a dataset from a built-in generator", dependencies=[Idempotent])
 def create_builtin_dataset(body: BuiltinCreate, session: SessionDep) -> Dataset:
-    return service.create_builtin(session, builtin=body.builtin, params=body.params, name=body.name)
+    return service.create_builtin(session, builtin=body.builtin, params=body.params, name=body.name, tags=body.tags)
 
 
 @router.get("/builtins", summary="The built-in data sets and their parameters")
@@ -45,9 +55,13 @@ def builtin_catalogue() -> list[dict[str, Any]]:
 
 
 @router.get("", response_model=Page[DatasetOut], summary="List datasets, newest first")
-def list_datasets(ctx: ContextDep, session: SessionDep,
-                  limit: Limit = 50, cursor: Cursor = None) -> Page[DatasetOut]:
-    rows, next_cursor = paginate(session, select(Dataset), Dataset, limit, cursor)
+def list_datasets(ctx: ContextDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
+                  name: NameQuery = None, tag: TagQuery = None,
+                  builtin: Annotated[str | None, Query(description="Only this built-in (digits, ...).")] = None,
+                  ) -> Page[DatasetOut]:
+    stmt = where_tags(where_equal(select(Dataset), name=(Dataset.name, name), builtin=(Dataset.builtin, builtin)),
+                      Dataset, tag)
+    rows, next_cursor = paginate(session, stmt, Dataset, limit, cursor)
     return Page[DatasetOut](items=[DatasetOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

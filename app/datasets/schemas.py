@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from app.core.schemas import UTCTimestamp
+from app.core.tags import Tags
 
 
 class DatasetOut(BaseModel):
@@ -22,6 +23,7 @@ class DatasetOut(BaseModel):
     image_shape: list[int] | None = None
     info: dict[str, Any] | None = Field(None, description="Facts about the data (labels, exact references).")
     n_classes: int | None = Field(None, description="Number of classes of the labels; null: no labels.")
+    tags: dict[str, str] | None = None
     created_at: UTCTimestamp
 
     @computed_field(description="Whether the rows carry class labels (for features and linear probes; "
@@ -33,8 +35,10 @@ class DatasetOut(BaseModel):
 
 class BuiltinCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"builtin": "digits", "params": {"binarize": "threshold"}}]})
+        "examples": [{"builtin": "digits", "params": {"binarize": "threshold"}, "name": "digits",
+                      "tags": {"project": "readme"}}]})
 
     builtin: str = Field(description="Name of a built-in data set: see GET /v1/datasets/builtins.")
     params: dict[str, Any] = Field(default_factory=dict, description="Parameters of that data set.")
     name: str | None = Field(None, max_length=200)
+    tags: Tags = None

@@ -49,7 +49,9 @@ def rows_for_model(session: Session, store: ArtifactStore, dataset_id: str, spli
 
 
 def create_from_upload(session: Session, store: ArtifactStore, settings: Settings, *,
-                       name: str | None, filename: str, content: bytes, label_column: str | None = None) -> Dataset:
+                       name: str | None, filename: str, content: bytes, label_column: str | None = None,
+                       tags: dict[str, str] | None = None, image_shape: list[int] | None = None) -> Dataset:
+    """``image_shape`` (height, width) is how pictures show a row; a 3-D array brings its own."""
     if len(content) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"upload is {len(content)} bytes; the limit is {settings.max_upload_bytes} "
                               "(setting RBM_MAX_UPLOAD_BYTES)")
@@ -62,11 +64,19 @@ def create_from_upload(session: Session, store: ArtifactStore, settings: Setting
     labelled = attach_labels(parsed, content, label_column=label_column, max_classes=settings.max_classes)
     parsed = labelled.upload
     train, test = parsed.train, parsed.test
-    dataset = Dataset(
+    shape = list(parsed.image_shape) if parsed.image_shape else None
+    if image_shape is not None:
+        if shape is not None and shape != image_shape:
+            raise InvalidRequest(f"image_shape {image_shape} differs from the array's own shape {shape}; omit image_shape")
+        if image_shape[0] * image_shape[1] != train.shape[1]:
+            raise InvalidRequest(f"image_shape {image_shape} has {image_shape[0] * image_shape[1]} pixels but the "
+                                 f"data has {train.shape[1]} features per row")
+        shape = image_shape
+    dataset = Dataset(tags=tags,
         name=name or filename.rsplit("/", 1)[-1][:200] or "upload", source="upload",
         n_samples=train.shape[0], n_features=train.shape[1],
         n_test=None if test is None else test.shape[0], value_type=parsed.value_type,
-        image_shape=list(parsed.image_shape) if parsed.image_shape else None,
+        image_shape=shape,
         info={"format": parsed.format, "value_range": value_range(train, test),
               **({"feature_names": parsed.feature_names} if parsed.feature_names else {}),
               **({"ignored_arrays": parsed.ignored_arrays} if parsed.ignored_arrays else {})},
@@ -82,11 +92,12 @@ def create_from_upload(session: Session, store: ArtifactStore, settings: Setting
     return dataset
 
 
-def create_builtin(session: Session, *, builtin: str, params: dict, name: str | None) -> Dataset:
+def create_builtin(session: Session, *, builtin: str, params: dict, name: str | None,
+                   tags: dict[str, str] | None = None) -> Dataset:
     data = load_builtin(builtin, params)
     remember_builtin(builtin, data.canonical_params, data)
     dataset = Dataset(
-        name=name or builtin, source="builtin", builtin=builtin, params=data.canonical_params,
+        name=name or builtin, tags=tags, source="builtin", builtin=builtin, params=data.canonical_params,
         n_samples=data.train.shape[0], n_features=data.train.shape[1],
         n_test=None if data.test is None else data.test.shape[0], value_type=data.value_type,
         image_shape=list(data.image_shape) if data.image_shape else None,

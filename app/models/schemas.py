@@ -13,9 +13,11 @@ class ModelOut(BaseModel):
     id: str
     name: str | None
     source: Literal["trained", "upload"]
+    kind: str = Field("rbm", description="rbm, dbn (a stack of RBMs; `info.layers` are its sizes) or wavefunction.")
     visible_type: Literal["bernoulli", "gaussian"]
     n_visible: int
-    n_hidden: int
+    n_hidden: int = Field(description="Hidden units (of the top layer, for a DBN).")
+    info: dict[str, Any] | None = Field(None, description="Kind-specific facts, e.g. {\"layers\": [784, 500, 500]}.")
     image_shape: list[int] | None
     dataset_id: str | None
     job_id: str | None

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 from app.core.errors import InvalidRequest, NotFound, PayloadTooLarge
 from app.core.context import ServiceContext
 from app.db.tables import Model
-from app.rbm.io import from_safetensors_bytes, to_safetensors_bytes
+from app.rbm.dbn import DBN
+from app.rbm.dbn_io import dbn_to_safetensors_bytes, load_any
+from app.rbm.io import to_safetensors_bytes
 from app.rbm.model import RBM
 
 
@@ -21,7 +23,22 @@ def get_model_row(session: Session, model_id: str) -> Model:
 
 
 def load_model(ctx: ServiceContext, session: Session, model_id: str) -> tuple[Model, RBM]:
-    """The row and the loaded model (from the process's LRU cache)."""
+    """The row and the loaded RBM (from the process's LRU cache); a DBN is a 422 that says which
+    endpoints take one (every caller of this function is an RBM-only endpoint)."""
+    row = get_model_row(session, model_id)
+    if (row.kind or "rbm") == "dbn":
+        raise InvalidRequest(f"model {model_id!r} is a deep belief network; this endpoint applies to RBMs only. "
+                             f"DBNs answer {DBN_ENDPOINTS}")
+    return row, ctx.models.get(row.weights_key)
+
+
+#: The endpoints that take a DBN, for the 422 of the others.
+DBN_ENDPOINTS = ("/samples, /hidden, /reconstruct, /log-likelihood, /features, /weights, samples.png, "
+                 "filters.png and reconstructions.png")
+
+
+def load_any_model(ctx: ServiceContext, session: Session, model_id: str) -> tuple[Model, RBM | DBN]:
+    """The row and the loaded RBM or DBN, for endpoints that take both."""
     row = get_model_row(session, model_id)
     return row, ctx.models.get(row.weights_key)
 
@@ -40,13 +57,17 @@ def import_model(ctx: ServiceContext, session: Session, content: bytes, name: st
     limit = ctx.settings.max_upload_bytes
     if len(content) > limit:
         raise PayloadTooLarge(f"weights file is {len(content)} bytes; the limit is {limit} (RBM_MAX_UPLOAD_BYTES)")
-    model, _metadata = from_safetensors_bytes(content)
+    model, _metadata = load_any(content)
     if image_shape is not None and math.prod(image_shape) != model.n_visible:
         raise InvalidRequest(f"image_shape {image_shape} has {math.prod(image_shape)} pixels but the model "
                              f"has {model.n_visible} visible units")
-    key = ctx.store.put_bytes(ctx.store.new_key("models", ".safetensors"), to_safetensors_bytes(model))
+    if isinstance(model, DBN):
+        payload, kind, info = dbn_to_safetensors_bytes(model), "dbn", {"layers": model.sizes}
+    else:
+        payload, kind, info = to_safetensors_bytes(model), "rbm", None
+    key = ctx.store.put_bytes(ctx.store.new_key("models", ".safetensors"), payload)
     row = Model(source="upload", name=name, visible_type=model.visible_type, n_visible=model.n_visible,
-                n_hidden=model.n_hidden, image_shape=image_shape, weights_key=key)
+                n_hidden=model.n_hidden, image_shape=image_shape, weights_key=key, kind=kind, info=info)
     session.add(row)
     session.commit()
     return row
