@@ -4,23 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from sqlalchemy import select
 
 from app.core.deps import ContextDep, SessionDep
-from app.core.errors import InvalidRequest
+from app.core.forms import parse_image_shape
 from app.core.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
+from app.core.tags import NameQuery, TagQuery, parse_tags_form, where_equal, where_tags
 from app.db.tables import Model
 from app.models import service
-from app.models.schemas import ModelOut
+from app.models.schemas import ModelOut, ModelPatch
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
 @router.get("", response_model=Page[ModelOut], summary="List models, newest first")
-def list_models(session: SessionDep, limit: Limit = 50, cursor: Cursor = None) -> Page[ModelOut]:
-    rows, next_cursor = paginate(session, select(Model), Model, limit, cursor)
+def list_models(session: SessionDep, limit: Limit = 50, cursor: Cursor = None, name: NameQuery = None,
+                tag: TagQuery = None,
+                dataset_id: Annotated[str | None, Query(description="Only models trained on this dataset.")] = None,
+                job_id: Annotated[str | None, Query(description="The model this job made.")] = None,
+                kind: Annotated[str | None, Query(description="rbm, dbn or wavefunction.")] = None,
+                source: Annotated[str | None, Query(description="trained or upload.")] = None) -> Page[ModelOut]:
+    stmt = where_equal(select(Model), name=(Model.name, name), dataset_id=(Model.dataset_id, dataset_id),
+                       job_id=(Model.job_id, job_id), kind=(Model.kind, kind), source=(Model.source, source))
+    rows, next_cursor = paginate(session, where_tags(stmt, Model, tag), Model, limit, cursor)
     return Page[ModelOut](items=[ModelOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -30,11 +38,19 @@ async def upload_model(ctx: ContextDep, session: SessionDep,
                        file: Annotated[UploadFile, File(description="safetensors: weight [V,H], visible_bias [V], "
                                                         "hidden_bias [H] (+ visible_log_sigma [V] for gaussian); "
                                                         "metadata visible_type")],
-                       name: Annotated[str | None, Form(max_length=200)] = None,
-                       image_shape: Annotated[str | None, Form(description="e.g. 28,28", examples=["8,8"])] = None) -> Model:
-    shape = _parse_shape(image_shape)
+                       name: Annotated[str | None, Form(max_length=200, examples=["imported"])] = None,
+                       image_shape: Annotated[str | None, Form(description="e.g. 28,28", examples=["8,8"])] = None,
+                       tags: Annotated[str | None, Form(description='JSON object ({"team": "vision"}) or '
+                                                        "key:value pairs separated by commas",
+                                                        examples=["source:readme"])] = None) -> Model:
+    shape, labels = parse_image_shape(image_shape), parse_tags_form(tags)
     content = await file.read(ctx.settings.max_upload_bytes + 1)
-    return service.import_model(ctx, session, content, name, shape)
+    return service.import_model(ctx, session, content, name, shape, tags=labels)
+
+
+@router.patch("/{model_id}", response_model=ModelOut, summary="Rename or retag a model")
+def update_model(model_id: str, body: ModelPatch, session: SessionDep) -> Model:
+    return service.update_model(session, model_id, body.model_dump(exclude_unset=True))
 
 
 @router.get("/{model_id}", response_model=ModelOut, summary="One model")
@@ -54,14 +70,3 @@ def download_weights(model_id: str, ctx: ContextDep, session: SessionDep) -> Res
     return Response(ctx.store.get_bytes(row.weights_key), media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{row.id}.safetensors"'})
 
-
-def _parse_shape(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        shape = [int(p) for p in text.replace("x", ",").split(",")]
-    except ValueError:
-        raise InvalidRequest(f"image_shape must be two integers like '28,28', got {text!r}") from None
-    if len(shape) != 2 or min(shape) < 1:
-        raise InvalidRequest(f"image_shape must be two positive integers like '28,28', got {text!r}")
-    return shape

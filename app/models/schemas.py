@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.schemas import UTCTimestamp
+from app.core.tags import Tags
 
 
 class ModelOut(BaseModel):
@@ -23,4 +24,15 @@ class ModelOut(BaseModel):
     job_id: str | None
     training: dict[str, Any] | None = Field(description="The training options the job ran with.")
     metrics: dict[str, Any] | None = Field(description="Metrics of the final epoch.")
+    tags: dict[str, str] | None = Field(None, description="A trained model starts with its job's tags.")
     created_at: UTCTimestamp
+
+
+class ModelPatch(BaseModel):
+    """Rename or retag a model; fields left out stay as they are, tags replace the old ones."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"name": "digits-64", "tags": {"project": "readme", "stage": "best"}}]})
+
+    name: str | None = Field(None, max_length=200)
+    tags: Tags = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -52,7 +53,7 @@ def delete_model(ctx: ServiceContext, session: Session, model_id: str) -> None:
 
 
 def import_model(ctx: ServiceContext, session: Session, content: bytes, name: str | None,
-                 image_shape: list[int] | None = None) -> Model:
+                 image_shape: list[int] | None = None, tags: dict[str, str] | None = None) -> Model:
     """Register weights trained elsewhere; malformed files are refused by the engine's loader."""
     limit = ctx.settings.max_upload_bytes
     if len(content) > limit:
@@ -67,7 +68,17 @@ def import_model(ctx: ServiceContext, session: Session, content: bytes, name: st
         payload, kind, info = to_safetensors_bytes(model), "rbm", None
     key = ctx.store.put_bytes(ctx.store.new_key("models", ".safetensors"), payload)
     row = Model(source="upload", name=name, visible_type=model.visible_type, n_visible=model.n_visible,
-                n_hidden=model.n_hidden, image_shape=image_shape, weights_key=key, kind=kind, info=info)
+                n_hidden=model.n_hidden, image_shape=image_shape, weights_key=key, kind=kind, info=info, tags=tags)
     session.add(row)
+    session.commit()
+    return row
+
+
+def update_model(session: Session, model_id: str, fields: dict[str, Any]) -> Model:
+    """Set name and/or tags (only the keys present in ``fields``)."""
+    row = get_model_row(session, model_id)
+    for key in ("name", "tags"):
+        if key in fields:
+            setattr(row, key, fields[key])
     session.commit()
     return row
