@@ -67,12 +67,23 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(64 * 1024**2, description="Largest JSON request body.")
     max_dataset_rows: int = Field(2_000_000, description="Rows in one dataset.")
     max_features: int = Field(100_000, description="Columns (visible units) in one dataset.")
+    max_dataset_values: int = Field(134_217_728, ge=1, description="Rows x columns of one dataset split "
+                                    "(512 MiB as float32); also bounds each .npz member's decompressed size.")
     max_vectors_per_request: int = Field(100_000, description="Vectors in one inference request.")
     max_samples_per_request: int = Field(10_000, description="Samples in one sampling request.")
     max_sampling_steps: int = Field(100_000, description="Gibbs/Metropolis sweeps in one request.")
     max_sampling_work: int = Field(
-        2_000_000_000, description="n_chains x sweeps x n_visible per sampling request."
+        2_000_000_000, description="n_chains x replicas x sweeps x n_visible per sampling request."
     )
+    sampling_default_steps: int = Field(1000, ge=0, description="Burn-in sweeps of a sampling request that names "
+                                        "its sampler but not `steps`.")
+    sampling_auto_steps: int = Field(1000, ge=1, description="sampler='auto' without `steps`: at most this many "
+                                     "sweeps in all (fewer when RBM_SYNC_MAX_SECONDS allows fewer).")
+    sampling_pt_replicas: int = Field(16, ge=1, le=256, description="Parallel tempering: replicas per chain when "
+                                      "the request gives neither n_replicas nor betas.")
+    sampling_auto_pt_chains: int = Field(32, ge=1, description="sampler='auto' on a model without stored chains "
+                                         "(parallel tempering): at most this many chains, thinned to collect "
+                                         "the samples.")
     max_hidden: int = Field(10_000, description="Hidden units in one model.")
     max_classes: int = Field(1000, ge=2, description="Classes a dataset's labels may have.")
     max_dbn_layers: int = Field(8, ge=1, description="Hidden layers in one DBN job.")

@@ -34,11 +34,8 @@ async def free_energy(model_id: str, request: Request, ctx: ContextDep) -> Respo
 
 @router.post("/samples", response_model=SampleOut, summary="Draw samples by block Gibbs or Metropolis-Hastings")
 def samples(model_id: str, body: SampleRequest, ctx: ContextDep, session: SessionDep) -> SampleOut:
-    _, model = load_model(ctx, session, model_id)
-    result, seed = service.sample(body, model, ctx.settings, session, ctx.store)
-    return SampleOut(samples=result.samples.cpu().tolist(),
-                     hidden=None if result.hidden is None else result.hidden.cpu().tolist(),
-                     acceptance_rate=result.acceptance_rate, seed=seed, sampler=body.sampler)
+    row, model = load_model(ctx, session, model_id)
+    return service.sample_answer(body, row, model, ctx.settings, session, ctx.store)
 
 
 @router.post("/hidden", response_model=HiddenOut, summary="Hidden activation probabilities p(h=1|v)")

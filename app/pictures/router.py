@@ -28,12 +28,15 @@ def png(content: bytes) -> Response:
 @router.get("/v1/models/{model_id}/samples.png", response_class=Response, responses=PNG,
             summary="Grid of samples drawn from the model, in its image shape")
 def samples_png(model_id: str, ctx: ContextDep, session: SessionDep, n: Count = 64,
-                steps: Annotated[int, Query(ge=0, description="Sweeps before each sample (RBM_MAX_SAMPLING_STEPS).")] = 1000,
+                steps: Annotated[int | None, Query(ge=0, description="Sweeps before each sample "
+                                                   "(RBM_MAX_SAMPLING_STEPS); default: chosen with the sampler.")] = None,
                 seed: Annotated[int | None, Query(ge=0, lt=2**63, description="Random seed; omit for a fresh draw.")] = None,
-                sampler: Literal["gibbs", "metropolis"] = "gibbs") -> Response:
+                sampler: Literal["auto", "gibbs", "metropolis", "pt"] = "auto",
+                n_replicas: Annotated[int | None, Query(ge=1, le=256, description="pt: replicas per chain.")] = None,
+                ) -> Response:
     row, model = load_model(ctx, session, model_id)
     service.image_shape(row)  # refuse before sampling
-    req = SampleRequest(n_samples=n, steps=steps, seed=seed, sampler=sampler)
+    req = SampleRequest(n_samples=n, steps=steps, seed=seed, sampler=sampler, n_replicas=n_replicas)
     images = service.sample_images(ctx, session, row, model, req)
     return png(render.grid_png(images, scaling=service.scaling_for(model)))  # type: ignore[arg-type]
 

@@ -44,7 +44,7 @@ def scaling_for(model: RBM) -> str:
 def sample_images(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: SampleRequest) -> np.ndarray:
     """Samples from the sampling service (same limits as POST .../samples), shaped as images."""
     h, w = image_shape(row)
-    result, _seed = inference.sample(req, model, ctx.settings, session, ctx.store)
+    result, _seed = inference.sample(req, model, ctx.settings, session, ctx.store, row.weights_key)
     return result.samples.double().cpu().numpy().reshape(-1, h, w)
 
 
@@ -118,12 +118,12 @@ def ising_points(ctx: ServiceContext, session: Session, only_L: int | None, n: i
     if total > ctx.settings.max_sampling_work:
         raise InvalidRequest(f"sampling every model needs {total:,} unit updates; the limit is "
                              f"{ctx.settings.max_sampling_work:,} (RBM_MAX_SAMPLING_WORK): lower n or steps, or pick one L")
-    req = SampleRequest(n_samples=n, steps=steps, seed=seed)
+    req = SampleRequest(n_samples=n, steps=steps, seed=seed, sampler="gibbs")  # from stored chains where present
     points: dict[int, list[IsingPoint]] = {}
     for L, members in groups.items():
         for m in members:
             model = ctx.models.get(m.row.weights_key)
-            result, _ = inference.sample(req, model, ctx.settings, session, ctx.store)
+            result, _ = inference.sample(req, model, ctx.settings, session, ctx.store, m.row.weights_key)
             obs = ising_observables(result.samples.cpu().numpy().round().astype(np.int8), L, m.T)
             points.setdefault(L, []).append(IsingPoint(
                 m.T, obs["energy_per_site"], obs["energy_per_site_error"],

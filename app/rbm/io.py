@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import struct
 
+import torch
 from safetensors.torch import load as _st_load
 from safetensors.torch import save as _st_save
 
@@ -20,13 +21,18 @@ from app.rbm.model import RBM, model_from_tensors
 
 #: Refuse headers larger than this (a valid RBM header is a few hundred bytes).
 _MAX_HEADER_BYTES = 1 << 20
+#: Optional tensor ``(n_chains, V)``: states of the model's own Markov chains at the end of its
+#: training (or equilibrium samples drawn after it), so sampling can start in equilibrium.
+CHAINS_TENSOR = "persistent_chains"
 
 
-def to_safetensors_bytes(model: RBM, metadata: dict[str, str] | None = None) -> bytes:
+def to_safetensors_bytes(model: RBM, metadata: dict[str, str] | None = None, *,
+                         chains: torch.Tensor | None = None) -> bytes:
     """Serialise ``model`` (tensors moved to CPU) with string ``metadata``.
 
     ``metadata["visible_type"]`` is always set from the model; passing a
-    conflicting value raises ``ValueError``.
+    conflicting value raises ``ValueError``. ``chains : (n, V)`` are stored as
+    :data:`CHAINS_TENSOR` (read back by :func:`read_chains`).
     """
     meta: dict[str, str] = {}
     for key, value in (metadata or {}).items():
@@ -41,7 +47,26 @@ def to_safetensors_bytes(model: RBM, metadata: dict[str, str] | None = None) -> 
     meta.setdefault("n_visible", str(model.n_visible))
     meta.setdefault("n_hidden", str(model.n_hidden))
     tensors = {name: t.detach().to("cpu").contiguous() for name, t in model.tensors().items()}
+    if chains is not None:
+        if chains.dim() != 2 or chains.shape[1] != model.n_visible or chains.shape[0] < 1:
+            raise ValueError(f"chains must have shape (n, {model.n_visible}), got {tuple(chains.shape)}")
+        tensors[CHAINS_TENSOR] = chains.detach().to("cpu", model.dtype).contiguous()
     return _st_save(tensors, metadata=meta)
+
+
+def read_chains(data: bytes) -> torch.Tensor | None:
+    """The stored :data:`CHAINS_TENSOR` ``(n, V)`` of a model file, or ``None`` if it has none
+    (or it is malformed: chains are an optional start, never a reason to refuse a model)."""
+    try:
+        tensors = _st_load(bytes(data))
+    except Exception:  # noqa: BLE001 - same policy as from_safetensors_bytes, but optional
+        return None
+    chains, weight = tensors.get(CHAINS_TENSOR), tensors.get("weight")
+    if chains is None or weight is None or chains.dim() != 2 or chains.shape[0] < 1:
+        return None
+    if chains.shape[1] != weight.shape[0] or not bool(torch.isfinite(chains).all()):
+        return None
+    return chains.to(weight.dtype)
 
 
 def read_metadata(data: bytes) -> dict[str, str]:
@@ -81,5 +106,6 @@ def from_safetensors_bytes(data: bytes) -> tuple[RBM, dict[str, str]]:
     if visible_type is None:
         visible_type = "gaussian" if "visible_log_sigma" in tensors else "bernoulli"
         meta["visible_type"] = visible_type
+    tensors.pop(CHAINS_TENSOR, None)
     model = model_from_tensors(tensors, visible_type)
     return model, meta
