@@ -17,11 +17,19 @@ from app.core.errors import InvalidRequest, PayloadTooLarge
 from app.core.settings import Settings
 from app.datasets.service import rows_for_model
 from app.db.tables import Model
-from app.inference.schemas import DataSource, KLOut, KLRequest, PartitionOut, PartitionRequest
+from app.inference.cost import ais_work, check_sync, exact_work
+from app.inference.schemas import (
+    DataSource, KLOut, KLRequest, LikelihoodOut, LikelihoodRequest, PartitionOut, PartitionRequest,
+)
 from app.inference.tensors import vectors_to_tensor
-from app.rbm.likelihood import empirical_distribution, kl_divergence
+from app.rbm.likelihood import empirical_distribution, kl_divergence, log_likelihood
 from app.rbm.model import RBM, GaussianRBM
-from app.rbm.partition import ais_log_partition, exact_log_partition
+from app.rbm.partition import ProgressCallback, ais_base, ais_forward, ais_reverse, default_betas, exact_log_partition
+
+#: What a synchronous request that is too expensive should do instead.
+USE_ESTIMATE_JOB = ('submit it as a job instead: POST /v1/jobs {"kind": "estimate", "model_id": ..., '
+                    '"estimate": {"partition_function": {...}}} runs on a worker, reports progress, and fills the '
+                    'cache, so this request then answers at once')
 
 
 def enumerated_bits(model: RBM) -> int:
@@ -43,19 +51,37 @@ def resolve_vectors(ctx: ServiceContext, session: Session, source: DataSource, m
     return vectors_to_tensor(rows, model, ctx.settings, what=f"dataset {source.dataset_id!r}")
 
 
-def _resolve_method(req: PartitionRequest, model: RBM, settings: Settings) -> str:
+def resolve_method(req: PartitionRequest, model: RBM, settings: Settings) -> str:
     if req.method != "auto":
         return req.method
     return "exact" if enumerated_bits(model) <= settings.auto_exact_bits else "ais"
 
 
-def _check_limits(method: str, req: PartitionRequest, model: RBM, settings: Settings) -> None:
+def estimated_work(method: str, req: PartitionRequest, model: RBM) -> float:
+    """Multiply-adds of a log Z computation (see :mod:`app.inference.cost`)."""
+    if method == "exact":
+        bits = enumerated_bits(model)
+        return exact_work(bits, model.n_visible if bits == model.n_hidden else model.n_hidden)
+    return ais_work(req.n_runs, req.n_betas, model.n_visible, model.n_hidden)
+
+
+def check_limits(method: str, req: PartitionRequest, model: RBM, settings: Settings, *, sync: bool) -> None:
+    """The limits of one log Z computation; ``sync`` adds the time budget of a synchronous request."""
     if method == "exact" and enumerated_bits(model) > settings.exact_log_z_max_bits:
         raise InvalidRequest(f"exact log Z would enumerate 2^{enumerated_bits(model)} states; the limit is "
                              f"2^{settings.exact_log_z_max_bits} (RBM_EXACT_LOG_Z_MAX_BITS): use method='ais'")
+    if not sync:
+        work = estimated_work(method, req, model)
+        if work > settings.max_estimate_job_work:
+            raise PayloadTooLarge(f"this estimation needs about {work:.3g} multiply-adds; one job may do "
+                                  f"{settings.max_estimate_job_work:.3g} (RBM_MAX_ESTIMATE_JOB_WORK): "
+                                  "use fewer runs or betas")
+        return
     if method == "ais" and req.n_runs * req.n_betas > settings.max_ais_work:
         raise PayloadTooLarge(f"AIS with n_runs x n_betas = {req.n_runs * req.n_betas:,} exceeds "
                               f"{settings.max_ais_work:,} (RBM_MAX_AIS_WORK)")
+    what = f"log Z by {'exact enumeration' if method == 'exact' else f'AIS ({req.n_runs} runs x {req.n_betas} betas)'}"
+    check_sync(estimated_work(method, req, model), settings, what, USE_ESTIMATE_JOB)
 
 
 def _ais_data(ctx: ServiceContext, session: Session, row: Model, model: RBM, dataset_id: str | None,
@@ -74,38 +100,69 @@ def _ais_data(ctx: ServiceContext, session: Session, row: Model, model: RBM, dat
     return torch.log(p / (1 - p)).to(model.device), (start >= 0.5).to(model.device, model.dtype)
 
 
-def partition_function(ctx: ServiceContext, session: Session, row: Model, model: RBM,
-                       req: PartitionRequest) -> PartitionOut:
-    method = _resolve_method(req, model, ctx.settings)
-    _check_limits(method, req, model, ctx.settings)
+def _cache_key(row: Model, method: str, req: PartitionRequest) -> str:
     params = {"method": method} if method == "exact" else {
         "method": method, "n_runs": req.n_runs, "n_betas": req.n_betas, "seed": req.seed,
         "dataset_id": req.dataset_id or row.dataset_id}
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
-    key = f"cache/log-z/{row.id}/{digest}.json"
+    return f"cache/log-z/{row.id}/{digest}.json"
+
+
+def partition_function(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: PartitionRequest,
+                       *, sync: bool = True, progress: ProgressCallback | None = None) -> PartitionOut:
+    """log Z, from the cache when this model and these parameters were computed before (by any
+    process, request or job); a finished result is cached even if its caller has gone."""
+    method = resolve_method(req, model, ctx.settings)
+    key = _cache_key(row, method, req)
     if ctx.store.exists(key):
         return PartitionOut(**json.loads(ctx.store.get_bytes(key)), cached=True)
+    check_limits(method, req, model, ctx.settings, sync=sync)
     started = time.perf_counter()
     if method == "exact":
         result = {"log_z": exact_log_partition(model, max_bits=ctx.settings.exact_log_z_max_bits), "log_z_std": 0.0}
     else:
-        result = _ais(ctx, session, row, model, req)
+        result = _ais(ctx, session, row, model, req, progress)
     result.update(method=method, seconds=round(time.perf_counter() - started, 4))
     ctx.store.put_bytes(key, json.dumps(result).encode())
     return PartitionOut(**result, cached=False)
 
 
-def _ais(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: PartitionRequest) -> dict:
+def _ais(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: PartitionRequest,
+         progress: ProgressCallback | None) -> dict:
+    """Forward AIS, then reverse AIS from data where the model has some: a bracket. ``progress``
+    sees one count over both directions."""
     base, start = _ais_data(ctx, session, row, model, req.dataset_id, req.n_runs, req.seed)
     generator = torch.Generator(device=model.device).manual_seed(req.seed)
-    forward = ais_log_partition(model, n_runs=req.n_runs, n_betas=req.n_betas, generator=generator,
-                                base_visible_bias=base)
+    path = ais_base(model, base_visible_bias=base)
+    schedule = default_betas(req.n_betas).tolist()
+    passes = 1 if start is None else 2
+    forward_progress = None if progress is None else (lambda d, t: progress(d, passes * t))
+    forward = ais_forward(path, n_runs=req.n_runs, schedule=schedule, generator=generator, progress=forward_progress)
     result = {"log_z": forward.log_z, "log_z_std": forward.log_z_std}
     if start is not None:
-        reverse = ais_log_partition(model, n_runs=req.n_runs, n_betas=req.n_betas, generator=generator,
-                                    base_visible_bias=base, data=start, reverse=True)
+        reverse_progress = None if progress is None else (lambda d, t: progress(t + d, 2 * t))
+        reverse = ais_reverse(path, n_runs=req.n_runs, schedule=schedule, generator=generator, data=start,
+                              progress=reverse_progress)
         result.update(log_z_reverse=reverse.log_z, log_z_reverse_std=reverse.log_z_std)
     return result
+
+
+def likelihood(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: LikelihoodRequest,
+               *, sync: bool = True, progress: ProgressCallback | None = None) -> LikelihoodOut:
+    """log p(v) = -F(v) - log Z per vector, with the log Z bracket where AIS gave one."""
+    return likelihood_of(ctx, session, row, model, resolve_vectors(ctx, session, req, model), req,
+                         sync=sync, progress=progress)
+
+
+def likelihood_of(ctx: ServiceContext, session: Session, row: Model, model: RBM, data: torch.Tensor,
+                  req: PartitionRequest, *, sync: bool = True, progress: ProgressCallback | None = None) -> LikelihoodOut:
+    z = partition_function(ctx, session, row, model, req, sync=sync, progress=progress)
+    with torch.no_grad():
+        values = log_likelihood(model, data, z.log_z).double().cpu()
+        mean = float(values.mean())
+    reverse = None if z.log_z_reverse is None else mean + z.log_z - z.log_z_reverse
+    return LikelihoodOut(log_likelihood=values.tolist(), mean=mean, log_z=z.log_z, log_z_std=z.log_z_std,
+                         method=z.method, mean_reverse=reverse)
 
 
 def kl_to_target(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: KLRequest) -> KLOut:

@@ -5,17 +5,22 @@ from __future__ import annotations
 import orjson
 import torch
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.core.deps import ContextDep, SessionDep
+from app.core.errors import InvalidRequest
 from app.inference import bodies, estimation, service
 from app.inference.schemas import (
     DataSource, FreeEnergyOut, HiddenOut, KLOut, KLRequest, LikelihoodOut, LikelihoodRequest, PartitionOut,
     PartitionRequest, PseudoLikelihoodOut, ReconstructionOut, SampleOut, SampleRequest, VectorsIn,
 )
 from app.inference.tensors import vectors_to_tensor
-from app.models.service import load_model
-from app.rbm.likelihood import log_likelihood, pseudo_log_likelihood
+from app.inference import dbn as dbn_queries
+from app.inference.schemas import LayerVectorsIn
+from app.models.service import load_any_model, load_model
+from app.rbm.dbn import DBN
+from app.rbm.likelihood import pseudo_log_likelihood
 
 router = APIRouter(prefix="/v1/models/{model_id}", tags=["inference"])
 
@@ -32,23 +37,33 @@ async def free_energy(model_id: str, request: Request, ctx: ContextDep) -> Respo
                     media_type="application/json")
 
 
-@router.post("/samples", response_model=SampleOut, summary="Draw samples by block Gibbs or Metropolis-Hastings")
+@router.post("/samples", response_model=SampleOut,
+             summary="Draw samples (block Gibbs, Metropolis-Hastings or parallel tempering) with equilibrium diagnostics")
 def samples(model_id: str, body: SampleRequest, ctx: ContextDep, session: SessionDep) -> SampleOut:
-    row, model = load_model(ctx, session, model_id)
+    row, model = load_any_model(ctx, session, model_id)
+    if isinstance(model, DBN):  # the top RBM's sampler, then a down pass
+        return dbn_queries.sample_answer(body, model, ctx, session)
     return service.sample_answer(body, row, model, ctx.settings, session, ctx.store)
 
 
-@router.post("/hidden", response_model=HiddenOut, summary="Hidden activation probabilities p(h=1|v)")
-def hidden(model_id: str, body: VectorsIn, ctx: ContextDep, session: SessionDep) -> HiddenOut:
-    _, model = load_model(ctx, session, model_id)
+@router.post("/hidden", response_model=HiddenOut, summary="Hidden activation probabilities p(h=1|v) (a DBN: at `layer`)")
+def hidden(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: SessionDep) -> HiddenOut:
+    _, model = load_any_model(ctx, session, model_id)
+    if isinstance(model, DBN):
+        return HiddenOut(probabilities=dbn_queries.hidden(model, body.data, body.layer, ctx).cpu().tolist())
+    _rbm_layer(body.layer)
     with torch.no_grad():
         probs = model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings))
     return HiddenOut(probabilities=probs.cpu().tolist())
 
 
-@router.post("/reconstruct", response_model=ReconstructionOut, summary="Mean-field reconstruction v -> p(h|v) -> E[v|h]")
-def reconstruct(model_id: str, body: VectorsIn, ctx: ContextDep, session: SessionDep) -> ReconstructionOut:
-    _, model = load_model(ctx, session, model_id)
+@router.post("/reconstruct", response_model=ReconstructionOut, summary="Mean-field reconstruction v -> p(h|v) -> E[v|h] "
+             "(a DBN: up to `layer` and back down)")
+def reconstruct(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: SessionDep) -> ReconstructionOut:
+    _, model = load_any_model(ctx, session, model_id)
+    if isinstance(model, DBN):
+        return ReconstructionOut(reconstruction=dbn_queries.reconstruct(model, body.data, body.layer, ctx).cpu().tolist())
+    _rbm_layer(body.layer)
     with torch.no_grad():
         mean = model.visible_mean(model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings)))
     return ReconstructionOut(reconstruction=mean.cpu().tolist())
@@ -63,13 +78,12 @@ def partition_function(model_id: str, body: PartitionRequest, ctx: ContextDep, s
 
 @router.post("/log-likelihood", response_model=LikelihoodOut, summary="log p(v) per vector, with the log Z used")
 def log_likelihood_route(model_id: str, body: LikelihoodRequest, ctx: ContextDep, session: SessionDep) -> LikelihoodOut:
-    row, model = load_model(ctx, session, model_id)
-    data = estimation.resolve_vectors(ctx, session, body, model)
-    z = estimation.partition_function(ctx, session, row, model, body)
-    with torch.no_grad():
-        values = log_likelihood(model, data, z.log_z).double().cpu()
-    return LikelihoodOut(log_likelihood=values.tolist(), mean=float(values.mean()), log_z=z.log_z,
-                         log_z_std=z.log_z_std, method=z.method)
+    """For a DBN: the variational lower bound (Salakhutdinov & Murray 2008) with the top RBM's log Z;
+    `method` says so, and `bound_std` gives the Monte-Carlo error of each row's bound."""
+    row, model = load_any_model(ctx, session, model_id)
+    if isinstance(model, DBN):
+        return JSONResponse(dbn_queries.lower_bound_answer(ctx, session, row, model, body))  # type: ignore[return-value]
+    return estimation.likelihood(ctx, session, row, model, body)
 
 
 @router.post("/pseudo-likelihood", response_model=PseudoLikelihoodOut,
@@ -87,3 +101,8 @@ def pseudo_likelihood(model_id: str, body: DataSource, ctx: ContextDep, session:
 def kl_divergence(model_id: str, body: KLRequest, ctx: ContextDep, session: SessionDep) -> KLOut:
     row, model = load_model(ctx, session, model_id)
     return estimation.kl_to_target(ctx, session, row, model, body)
+
+
+def _rbm_layer(layer: int | None) -> None:
+    if layer not in (None, 1):
+        raise InvalidRequest(f"an RBM has one hidden layer: layer must be 1 or omitted, got {layer}")

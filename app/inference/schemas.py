@@ -17,6 +17,11 @@ class VectorsIn(BaseModel):
     data: Vectors = Field(description="Visible vectors, one per row, each of length n_visible.")
 
 
+class LayerVectorsIn(VectorsIn):
+    layer: int | None = Field(None, ge=0, description="DBN: hidden layer k (1 = the first; default the top; 0 = "
+                              "the input). An RBM has layer 1 only.")
+
+
 class FreeEnergyOut(BaseModel):
     free_energy: list[float] = Field(description="F(v) per row; p(v) = exp(-F(v)) / Z.")
 

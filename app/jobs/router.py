@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.auth.dependency import PrincipalDep
 from app.auth.quota import enforce_job_quota
-from app.core.deps import SessionDep, SettingsDep
+from app.core.deps import ContextDep, SessionDep, SettingsDep
 from app.core.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
 from app.db.tables import Job
@@ -19,11 +19,13 @@ from app.jobs.schemas import JobCreate, JobOut, JobStatus
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, summary="Submit a training job",
-             dependencies=[Idempotent])
-def submit_job(body: JobCreate, session: SessionDep, settings: SettingsDep, principal: PrincipalDep) -> JobOut:
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut,
+             summary="Submit a job: train (default), estimate, ... (the `kind` field)", dependencies=[Idempotent])
+def submit_job(body: JobCreate, ctx: ContextDep, session: SessionDep, settings: SettingsDep,
+               principal: PrincipalDep) -> JobOut:
+    """Each kind is checked before it is queued: a 202 means a worker will run it."""
     enforce_job_quota(session, settings, principal.key_id)
-    job = service.create_job(session, settings, body, api_key_id=principal.key_id)
+    job = service.create_job(ctx, session, body, api_key_id=principal.key_id)
     return service.present([job], session)[0]
 
 

@@ -1,37 +1,37 @@
-"""Job logic shared by the router and the CLI: validate a request against its dataset and the
-limits, enqueue it, present it."""
+"""Job logic shared by the router, the CLI and sweeps: check a spec against its kind's rules and
+the limits, enqueue it, present it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from app.core.errors import InvalidRequest, NotFound
-from app.core.settings import Settings
-from app.datasets.service import get_dataset
+from app.core.context import ServiceContext
+from app.core.errors import NotFound
+from app.db.states import JobKind, JobStatus
 from app.db.tables import Job
 from app.jobs import queue
 from app.jobs.events import metrics_by_job
-from app.jobs.schemas import JobCreate, JobOut, Progress
+from app.jobs.kinds import KINDS, JobCommon
+from app.jobs.schemas import JobOut, Progress
 
 
-def create_job(session: Session, settings: Settings, body: JobCreate, api_key_id: str | None = None) -> Job:
-    dataset = get_dataset(session, body.dataset_id)
-    spec, training = body.model, body.training
-    if spec.n_hidden > settings.max_hidden:
-        raise InvalidRequest(f"model.n_hidden={spec.n_hidden} exceeds the limit {settings.max_hidden} (RBM_MAX_HIDDEN)")
-    if training.epochs > settings.max_epochs:
-        raise InvalidRequest(f"training.epochs={training.epochs} exceeds the limit {settings.max_epochs} (RBM_MAX_EPOCHS)")
-    if spec.visible == "bernoulli" and dataset.value_type != "binary":
-        low, high = (dataset.info or {}).get("value_range", [None, None])
-        if low is None or low < 0 or high > 1:
-            raise InvalidRequest(f"dataset {dataset.id!r} has continuous values outside [0, 1]; "
-                                 "use model.visible='gaussian' or upload data in [0, 1]")
-    if spec.visible == "bernoulli" and (spec.sigma is not None or training.learn_sigma):
-        raise InvalidRequest("model.sigma and training.learn_sigma apply only to model.visible='gaussian'")
-    job = Job(dataset_id=dataset.id, name=body.name, status="queued", model_spec=spec.model_dump(), api_key_id=api_key_id,
-              training=training.model_dump(), epochs=training.epochs)
+def create_job(ctx: ServiceContext, session: Session, spec: JobCommon, *, api_key_id: str | None = None,
+               tenant: str | None = None, sweep_id: str | None = None, commit: bool = True) -> Job:
+    """Check ``spec`` with its kind's rules, then queue it. Nothing is queued that its kind's
+    ``check`` refuses."""
+    kind = JobKind(getattr(spec, "kind"))
+    submission = KINDS[kind].check(ctx, session, spec)
+    dumped: dict[str, Any] = spec.model_dump(mode="json")
+    job = Job(kind=kind.value, spec=dumped, name=spec.name, tags=spec.tags or None, priority=spec.priority,
+              dataset_id=submission.dataset_id, status=JobStatus.queued.value, api_key_id=api_key_id,
+              tenant=tenant, sweep_id=sweep_id, epochs=submission.steps,
+              model_spec=dumped.get("model") if kind == JobKind.train else None,
+              training=dumped.get("training") if kind == JobKind.train else None)
     session.add(job)
-    session.commit()
+    if commit:
+        session.commit()
     return job
 
 
@@ -42,11 +42,25 @@ def get_job(session: Session, job_id: str) -> Job:
     return job
 
 
+def _unit(job: Job) -> str:
+    return {JobKind.estimate: "percent", JobKind.vmc: "iteration"}.get(JobKind(job.kind), "epoch")
+
+
+def stored_spec(job: Job) -> dict[str, Any]:
+    """The job's spec; rows from before job kinds carry only their model and training dicts."""
+    if job.spec is not None:
+        return job.spec
+    return {"kind": job.kind, "name": job.name, "dataset_id": job.dataset_id, "model": job.model_spec,
+            "training": job.training}
+
+
 def present(jobs: list[Job], session: Session) -> list[JobOut]:
     metrics = metrics_by_job(session, [j.id for j in jobs])
-    return [JobOut(id=j.id, name=j.name, dataset_id=j.dataset_id, status=j.status,  # type: ignore[arg-type]
-                   progress=Progress(epoch=j.epoch, epochs=j.epochs), metrics=metrics[j.id],
-                   model_id=j.model_id, error=j.error, model=j.model_spec, training=j.training,
+    return [JobOut(id=j.id, kind=JobKind(j.kind), name=j.name, tags=j.tags or {}, priority=j.priority,
+                   dataset_id=j.dataset_id, status=JobStatus(j.status),
+                   progress=Progress(epoch=j.epoch, epochs=j.epochs, step=j.epoch, steps=j.epochs, unit=_unit(j)),
+                   metrics=metrics[j.id], model_id=j.model_id, result=j.result, error=j.error,
+                   spec=stored_spec(j), model=j.model_spec, training=j.training, sweep_id=j.sweep_id,
                    attempts=j.attempts, created_at=j.created_at, started_at=j.started_at,
                    finished_at=j.finished_at) for j in jobs]
 

@@ -4,38 +4,35 @@ database; the SQL guards in ``app.jobs.queue`` keep them from stepping on each o
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
 import threading
-import time
 import traceback
 import uuid
+from typing import Any, Callable
 
 import torch
-from safetensors.torch import load as load_tensors
-from safetensors.torch import save as save_tensors
 
 from app.core.context import ServiceContext
-from app.datasets.arrays import dataset_arrays
-from app.datasets.service import get_dataset
-from app.db.tables import Job, Model
+from app.core.errors import ServiceError
+from app.db.states import JobStatus
+from app.db.tables import Job
 from app.jobs import queue
+from app.jobs.kinds import KINDS, SpecInvalid, parse_spec
 from app.rbm.device import resolve_device
 from app.rbm.errors import RBMError
-from app.rbm.io import to_safetensors_bytes
+from app.worker.job_run import JobRun, JobStopped, StopReason
 from app.worker.memory import release_free_memory
-from app.worker.training import build_run
 
 log = logging.getLogger(__name__)
 
 
-class _Stop(Exception):
-    """Raised inside the training callback to unwind a run that must not go on."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+def runner_for(kind: str) -> Callable[[JobRun, Any], None]:
+    """The kind's runner, imported on first use from the ``module:function`` in ``KINDS``."""
+    module, _, function = KINDS[kind].runner.partition(":")  # type: ignore[index]
+    return getattr(importlib.import_module(module), function)
 
 
 class Worker:
@@ -80,62 +77,24 @@ class Worker:
 
     # -- one job -----------------------------------------------------------------------------
     def execute(self, job_id: str) -> None:
-        settings, store = self.ctx.settings, self.ctx.store
+        """Run one claimed job with its kind's runner, under a heartbeat; every way it can end
+        (success, cancel, shutdown, lost lease, bad spec, error, crash) ends here."""
         heartbeat = _Heartbeat(self, job_id)
         heartbeat.start()
         try:
             with self.ctx.db.session() as session:
-                job = session.get(Job, job_id)
-                assert job is not None
-                dataset = get_dataset(session, job.dataset_id)
-                train, test = dataset_arrays(dataset, store, mmap=False)
-                image_shape, dataset_id = dataset.image_shape, dataset.id
-                model_spec, training, checkpoint_key = job.model_spec, job.training, job.checkpoint_key
-            run = build_run(model_spec, training, train, test, self.device)
-            del train, test  # the trainer holds what it needs; drop any other copy now
-            if checkpoint_key:
-                run.trainer.load_state_dict(load_tensors(store.get_bytes(checkpoint_key)))
-                log.info("job %s: resumed from checkpoint at epoch %d", job_id, run.trainer.epoch)
-            last_metrics: dict[str, float] = {}
-            saved = {"key": checkpoint_key, "at": time.monotonic()}
-
-            def on_epoch(epoch: int, metrics: dict[str, float]) -> bool:
-                last_metrics.clear()
-                last_metrics.update({"epoch": epoch, **metrics})
-                # RBM_CHECKPOINT_SECONDS > 0 writes a checkpoint only when that much time has passed
-                # (and at a shutdown); in between the job row keeps the last key.
-                due = (settings.checkpoint_seconds <= 0 or self.stop_event.is_set()
-                       or time.monotonic() - saved["at"] >= settings.checkpoint_seconds)
-                key = saved["key"]
-                if due:
-                    state = {k: v.detach().contiguous().cpu() for k, v in run.trainer.state_dict().items()}
-                    key = store.put_bytes(store.new_key("checkpoints", ".safetensors"), save_tensors(state))
-                try:
-                    with self.ctx.db.session() as s:
-                        status, previous = queue.record_epoch(s, job_id, self.id, epoch, metrics, key,
-                                                              settings.lease_seconds)
-                except queue.LeaseLost:
-                    if due:
-                        store.delete(key)
-                    raise _Stop("lease lost")
-                if due:
-                    if previous != key:
-                        store.delete(previous)
-                    saved.update(key=key, at=time.monotonic())
-                if status == "cancelling":
-                    raise _Stop("cancelled")
-                if self.stop_event.is_set():
-                    raise _Stop("shutdown")
-                return True
-
-            if run.trainer.epoch >= run.trainer.config.epochs:
-                model = run.model
-            else:
-                model = run.trainer.fit(on_epoch)
-            self._store_model(job_id, model, model_spec, training, image_shape, dataset_id, last_metrics)
-        except _Stop as stop:
+                row = session.get(Job, job_id)
+                assert row is not None
+                run = JobRun.from_row(self, row)
+                spec = parse_spec(row.kind, row.spec if row.spec is not None else _legacy_spec(row))
+            runner_for(row.kind)(run, spec)
+            log.info("job %s (%s) succeeded", job_id, run.kind)
+        except JobStopped as stop:
             self._handle_stop(job_id, stop.reason)
-        except (RBMError, ValueError) as exc:
+        except SpecInvalid as exc:
+            log.error("job %s: %s", job_id, exc)
+            self._fail(job_id, str(exc))
+        except (RBMError, ValueError, ServiceError) as exc:
             self._fail(job_id, str(exc))
         except Exception as exc:  # a bug or a broken environment: keep the worker alive, fail the job
             log.error("job %s crashed:\n%s", job_id, traceback.format_exc())
@@ -143,34 +102,23 @@ class Worker:
         finally:
             heartbeat.stop()
 
-    def _store_model(self, job_id: str, model, model_spec, training, image_shape, dataset_id, metrics) -> None:
-        store = self.ctx.store
-        key = store.put_bytes(store.new_key("models", ".safetensors"),
-                              to_safetensors_bytes(model.to(device="cpu"), {"job_id": job_id}))
-        row = Model(source="trained", job_id=job_id, dataset_id=dataset_id, visible_type=model.visible_type,
-                    n_visible=model.n_visible, n_hidden=model.n_hidden, image_shape=image_shape,
-                    training=training, metrics=metrics, weights_key=key, name=None)
+    def _handle_stop(self, job_id: str, reason: StopReason) -> None:
         with self.ctx.db.session() as session:
-            checkpoint = session.get(Job, job_id).checkpoint_key  # type: ignore[union-attr]
-            if not queue.complete(session, job_id, self.id, row):
-                store.delete(key)  # lease lost, or cancelled during the last epoch
-                queue.finish(session, job_id, self.id, "cancelled")
-                return
-        store.delete(checkpoint)
-        log.info("job %s succeeded: model %s", job_id, row.id)
-
-    def _handle_stop(self, job_id: str, reason: str) -> None:
-        with self.ctx.db.session() as session:
-            if reason == "cancelled":
-                queue.finish(session, job_id, self.id, "cancelled")
-            elif reason == "shutdown":
+            if reason == StopReason.cancelled:
+                queue.finish(session, job_id, self.id, JobStatus.cancelled)
+            elif reason == StopReason.shutdown:
                 queue.release(session, job_id, self.id)
-        log.info("job %s stopped: %s", job_id, reason)
+        log.info("job %s stopped: %s", job_id, reason.value)
 
     def _fail(self, job_id: str, message: str) -> None:
         with self.ctx.db.session() as session:
-            queue.finish(session, job_id, self.id, "failed", message)
+            queue.finish(session, job_id, self.id, JobStatus.failed, message)
         log.warning("job %s failed: %s", job_id, message)
+
+
+def _legacy_spec(row: Job) -> dict[str, Any]:
+    """A train job queued before job kinds existed carries only its model and training dicts."""
+    return {"name": row.name, "dataset_id": row.dataset_id, "model": row.model_spec, "training": row.training}
 
 
 class _Heartbeat:

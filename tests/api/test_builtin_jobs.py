@@ -32,7 +32,7 @@ def test_builtin_dataset_trains_one_epoch_through_the_api(client, worker, builti
     ds = ok(client.post("/v1/datasets/builtin", json={"builtin": builtin, "params": params}), 201)
     assert ds["n_features"] == n_features and ds["n_samples"] > 0
     job = train_model(client, worker, ds["id"], epochs=1, model={"n_hidden": 4})
-    assert job["progress"] == {"epoch": 1, "epochs": 1} and len(job["metrics"]) == 1
+    assert job["progress"] == {"epoch": 1, "epochs": 1, "step": 1, "steps": 1, "unit": "epoch"} and len(job["metrics"]) == 1
     model = ok(client.get(f"/v1/models/{job['model_id']}"))
     assert (model["n_visible"], model["n_hidden"], model["dataset_id"]) == (n_features, 4, ds["id"])
     out = ok(client.post(f"/v1/models/{job['model_id']}/samples", json={"n_samples": 3, "steps": 2, "seed": 0}))

@@ -26,12 +26,12 @@ def test_walkthrough_digits_job_samples_and_free_energy(client, worker):
 
     job = ok(client.post("/v1/jobs", json={"dataset_id": dataset["id"], "model": {"n_hidden": 16},
                                            "training": {"epochs": 3, "seed": 7}}), 202)
-    assert job["status"] == "queued" and job["progress"] == {"epoch": 0, "epochs": 3}
+    assert job["status"] == "queued" and job["progress"] == {"epoch": 0, "epochs": 3, "step": 0, "steps": 3, "unit": "epoch"}
 
     assert worker.run_until_idle() == 1
     job = ok(client.get(f"/v1/jobs/{job['id']}"))
     assert job["status"] == "succeeded", job
-    assert job["progress"] == {"epoch": 3, "epochs": 3}
+    assert job["progress"] == {"epoch": 3, "epochs": 3, "step": 3, "steps": 3, "unit": "epoch"}
     assert [m["epoch"] for m in job["metrics"]] == [1, 2, 3]
     assert all(np.isfinite(m["reconstruction_error"]) for m in job["metrics"])
     # training lowers the reconstruction error of digits from its first epoch

@@ -31,7 +31,7 @@ def test_datasets_jobs_models_lifecycle(rbm, worker, tmp_path):
     assert {b["name"] for b in rbm.builtins()} >= {"digits", "mnist", "ising", "bars-and-stripes"}
 
     job = train(rbm, worker)
-    assert job["status"] == "succeeded" and job["progress"] == {"epoch": 3, "epochs": 3}
+    assert job["status"] == "succeeded" and job["progress"] == {"epoch": 3, "epochs": 3, "step": 3, "steps": 3, "unit": "epoch"}
     ds = rbm.dataset(job["dataset_id"])
     assert (ds["name"], ds["n_features"], ds["image_shape"]) == ("bs", 9, [3, 3])
     assert [d["id"] for d in rbm.datasets()["items"]] == [ds["id"]]

@@ -1,0 +1,87 @@
+"""Kind `train`: fit an RBM to a dataset. The default kind, so clients that send no `kind` keep
+working."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from app.core.context import ServiceContext
+from app.core.errors import InvalidRequest
+from app.datasets.service import get_dataset
+from app.jobs.kinds.common import JobCommon, Submission
+from app.rbm.training import TrainingConfig
+
+_D = TrainingConfig()  # the engine's defaults are the API's defaults: one source of truth
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    visible: Literal["bernoulli", "gaussian"] = Field(
+        "bernoulli", description="bernoulli: binary units (data in {0,1}, or [0,1] read as probabilities); "
+        "gaussian: real-valued units with per-unit sigma.")
+    n_hidden: int = Field(ge=1, description="Number of hidden units (limit: RBM_MAX_HIDDEN).", examples=[64])
+    sigma: float | None = Field(None, gt=0, le=1e6, description="Gaussian only: fixed sigma for every visible unit; "
+                                "default: each unit's standard deviation in the training data.")
+
+
+class TrainingOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    method: Literal["cd", "pcd"] = Field(_D.method, description="cd: contrastive divergence CD-k; pcd: persistent CD.")
+    k: int = Field(_D.k, ge=1, le=1000, description="Gibbs steps in the negative phase.")
+    epochs: int = Field(_D.epochs, ge=1, description="Passes over the training data (limit: RBM_MAX_EPOCHS).")
+    batch_size: int = Field(_D.batch_size, ge=1, le=100_000)
+    learning_rate: float = Field(_D.learning_rate, gt=0, le=10)
+    lr_schedule: Literal["constant", "linear", "cosine"] = Field(_D.lr_schedule, description="Decay of the learning rate to 0 over the run.")
+    momentum: float = Field(_D.momentum, ge=0, lt=1)
+    weight_decay: float = Field(_D.weight_decay, ge=0, le=1, description="L2 penalty on the weights.")
+    sparsity_target: float | None = Field(_D.sparsity_target, gt=0, lt=1, description="Target mean activation of hidden units.")
+    sparsity_cost: float = Field(_D.sparsity_cost, ge=0, le=100)
+    learn_sigma: bool | None = Field(_D.learn_sigma, description="Gaussian only: learn log sigma by gradient "
+                                     "ascent; default (null): on for gaussian models.")
+    seed: int = Field(_D.seed, ge=0, lt=2**63, description="Same seed + same data + same device = same weights.")
+    validation_fraction: float = Field(_D.validation_fraction, ge=0, le=0.5, description="Held out for validation metrics.")
+    n_chains: int | None = Field(_D.n_chains, ge=1, le=100_000, description="PCD: persistent chains (default: batch_size).")
+    monitor_size: int = Field(_D.monitor_size, ge=1, le=100_000, description="Vectors used for per-epoch metrics.")
+    centering: bool = Field(_D.centering, description="Centred gradient (Melchior et al. 2016): offsets for visible "
+                            "and hidden units; weights are still stored in the standard form.")
+
+
+assert {f.name for f in fields(TrainingConfig)} >= set(TrainingOptions.model_fields), \
+    "TrainingOptions names a field TrainingConfig lacks"
+
+
+class TrainJob(JobCommon):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
+        {"dataset_id": "<the id POST /v1/datasets/builtin returned>", "model": {"n_hidden": 64},
+         "training": {"epochs": 20}}]})
+
+    kind: Literal["train"] = "train"
+    dataset_id: str = Field(max_length=64)
+    model: ModelSpec
+    training: TrainingOptions = Field(default_factory=TrainingOptions)
+
+
+def check(ctx: ServiceContext, session: Session, spec: TrainJob) -> Submission:
+    """Everything that can be known before a worker starts: the dataset exists and fits the
+    model, and the limits hold."""
+    settings = ctx.settings
+    dataset = get_dataset(session, spec.dataset_id)
+    model, training = spec.model, spec.training
+    if model.n_hidden > settings.max_hidden:
+        raise InvalidRequest(f"model.n_hidden={model.n_hidden} exceeds the limit {settings.max_hidden} (RBM_MAX_HIDDEN)")
+    if training.epochs > settings.max_epochs:
+        raise InvalidRequest(f"training.epochs={training.epochs} exceeds the limit {settings.max_epochs} (RBM_MAX_EPOCHS)")
+    if model.visible == "bernoulli" and dataset.value_type != "binary":
+        low, high = (dataset.info or {}).get("value_range", [None, None])
+        if low is None or low < 0 or high > 1:
+            raise InvalidRequest(f"dataset {dataset.id!r} has values in [{low}, {high}], outside [0, 1]: "
+                                 "use model.visible='gaussian' or upload data in [0, 1]")
+    if model.visible == "bernoulli" and (model.sigma is not None or training.learn_sigma is True):
+        raise InvalidRequest("model.sigma and training.learn_sigma apply only to model.visible='gaussian'")
+    return Submission(steps=training.epochs, dataset_id=dataset.id, unit="epoch")
