@@ -21,7 +21,7 @@ def run(job: JobRun, spec: EstimateJob) -> None:
     reported = {"percent": -1}
 
     def progress(done: int, total: int) -> None:
-        percent = min(PERCENT - 1, done * PERCENT // max(total, 1))  # 100 % is the success event
+        percent = done * PERCENT // max(total, 1)
         if percent > reported["percent"]:
             reported["percent"] = percent
             job.progress(percent, {"betas_done": done, "betas_total": total})
@@ -44,4 +44,6 @@ def run(job: JobRun, spec: EstimateJob) -> None:
             result["log_likelihood"] = {"mean": out.mean, "forward": out.mean, "reverse": out.mean_reverse,
                                         "n": len(out.log_likelihood), "dataset_id": dataset_id, "split": ll.split}
     result["seconds"] = round(time.perf_counter() - started, 3)
+    if reported["percent"] < PERCENT:  # a cached log Z ran no betas
+        job.progress(PERCENT, {})
     job.succeed(result=result)
