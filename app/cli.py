@@ -1,4 +1,5 @@
-"""`rbm-service serve | worker | migrate`."""
+"""`rbm-service serve | worker | migrate | gc | keys`: run the API (with an embedded worker), run
+more workers, apply migrations, delete orphaned artifacts, manage API keys."""
 
 from __future__ import annotations
 
@@ -63,6 +64,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     supervisor = _embedded_worker(settings) if settings.embedded_worker else None
     app.state.supervisor = supervisor  # /readyz reports the embedded worker's state
+    # uvicorn shuts down on SIGTERM, restores this handler and raises the signal again: exiting
+    # here (not by the default action, which kills the process at once) runs the finally below,
+    # so the worker is stopped by us instead of finding its parent gone
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         uvicorn.run(app, host=host, port=args.port or settings.port,
                     log_level=os.environ.get("RBM_LOG_LEVEL", "info").lower())
@@ -70,6 +75,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if supervisor is not None:
             supervisor.stop()
     return 0
+
+
+def _exit_quietly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _embedded_worker(settings):

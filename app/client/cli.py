@@ -30,8 +30,25 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
 
 
+def _no_flag_metavar(params: list[click.Parameter]) -> list[click.Parameter]:
+    """A flag takes no value, but typer would print ``<bool>`` beside it: show nothing there."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
 class _Group(TyperGroup):
-    """Server errors become one red line and exit code 1, not a traceback."""
+    """Server errors become one red line and exit code 1, not a traceback; flags show no metavar."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return _no_flag_metavar(super().get_params(ctx))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _no_flag_metavar(command.get_params(ctx))
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -43,9 +60,9 @@ class _Group(TyperGroup):
 
 app = typer.Typer(cls=_Group, help="Train and query RBMs on an rbm-service server.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-datasets_app = typer.Typer(help="Data sets: add a built-in, upload, list.", no_args_is_help=True)
-jobs_app = typer.Typer(help="Training jobs: list, watch, cancel.", no_args_is_help=True)
-models_app = typer.Typer(help="Trained and uploaded models.", no_args_is_help=True)
+datasets_app = typer.Typer(cls=_Group, help="Data sets: add a built-in, upload, list.", no_args_is_help=True)
+jobs_app = typer.Typer(cls=_Group, help="Training jobs: list, watch, wait, cancel.", no_args_is_help=True)
+models_app = typer.Typer(cls=_Group, help="Trained and uploaded models.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(models_app, name="models")
