@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.core.deps import ContextDep, SessionDep
 from app.inference.schemas import SampleRequest
-from app.models.service import load_model
+from app.models.service import load_any_model
 from app.pictures import render, service
 
 router = APIRouter(tags=["pictures"])
@@ -34,7 +34,7 @@ def samples_png(model_id: str, ctx: ContextDep, session: SessionDep, n: Count = 
                 sampler: Literal["auto", "gibbs", "metropolis", "pt"] = "auto",
                 n_replicas: Annotated[int | None, Query(ge=1, le=256, description="pt: replicas per chain.")] = None,
                 ) -> Response:
-    row, model = load_model(ctx, session, model_id)
+    row, model = load_any_model(ctx, session, model_id)
     service.image_shape(row)  # refuse before sampling
     req = SampleRequest(n_samples=n, steps=steps, seed=seed, sampler=sampler, n_replicas=n_replicas)
     images = service.sample_images(ctx, session, row, model, req)
@@ -44,7 +44,7 @@ def samples_png(model_id: str, ctx: ContextDep, session: SessionDep, n: Count = 
 @router.get("/v1/models/{model_id}/filters.png", response_class=Response, responses=PNG,
             summary="Hidden units' weight vectors as images, each normalised to its own range")
 def filters_png(model_id: str, ctx: ContextDep, session: SessionDep, n: Count = 100) -> Response:
-    row, model = load_model(ctx, session, model_id)
+    row, model = load_any_model(ctx, session, model_id)
     return png(render.grid_png(service.filter_images(row, model, n), scaling="each"))
 
 
@@ -55,7 +55,7 @@ def reconstructions_png(model_id: str, ctx: ContextDep, session: SessionDep,
                         split: Literal["train", "test"] = "train", seed: Seed = 0,
                         dataset_id: Annotated[str | None, Query(description="Default: the model's training dataset.")] = None,
                         ) -> Response:
-    row, model = load_model(ctx, session, model_id)
+    row, model = load_any_model(ctx, session, model_id)
     data, recon = service.reconstruction_images(ctx, session, row, model, n=n, split=split, seed=seed,
                                                 dataset_id=dataset_id)
     return png(render.pairs_png(data, recon, scaling=service.scaling_for(model)))  # type: ignore[arg-type]

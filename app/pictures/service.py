@@ -23,6 +23,8 @@ from app.jobs.service import get_job
 from app.physics.ising_exact import kaufman, onsager
 from app.physics.observables import ising_observables
 from app.pictures.render import IsingCurve, IsingPoint
+from app.inference import dbn as dbn_queries
+from app.rbm.dbn import DBN
 from app.rbm.model import RBM
 
 
@@ -41,16 +43,21 @@ def scaling_for(model: RBM) -> str:
     return "none" if model.visible_type == "bernoulli" else "global"
 
 
-def sample_images(ctx: ServiceContext, session: Session, row: Model, model: RBM, req: SampleRequest) -> np.ndarray:
-    """Samples from the sampling service (same limits as POST .../samples), shaped as images."""
+def sample_images(ctx: ServiceContext, session: Session, row: Model, model: RBM | DBN, req: SampleRequest) -> np.ndarray:
+    """Samples from the sampling service (same limits as POST .../samples), shaped as images; a DBN's
+    are the visible means of a down pass below its top RBM's samples."""
     h, w = image_shape(row)
+    if isinstance(model, DBN):
+        return dbn_queries.sample_images(req, model, ctx, session).reshape(-1, h, w)
     result, _seed = inference.sample(req, model, ctx.settings, session, ctx.store, row.weights_key)
     return result.samples.double().cpu().numpy().reshape(-1, h, w)
 
 
-def filter_images(row: Model, model: RBM, n: int) -> np.ndarray:
-    """The first ``n`` hidden units' incoming weight vectors, shaped as images."""
+def filter_images(row: Model, model: RBM | DBN, n: int) -> np.ndarray:
+    """The first ``n`` hidden units' incoming weight vectors, shaped as images (a DBN: its first layer's)."""
     h, w = image_shape(row)
+    if isinstance(model, DBN):
+        model = model.layers[0]
     weight = model.weight.detach().double().cpu().numpy()  # [V, H]
     return weight[:, : min(n, model.n_hidden)].T.reshape(-1, h, w)
 
@@ -66,7 +73,7 @@ def reconstruction_images(ctx: ServiceContext, session: Session, row: Model, mod
     pick = np.sort(np.random.default_rng(seed).choice(rows.shape[0], size=min(n, rows.shape[0]), replace=False))
     data = torch.from_numpy(np.asarray(rows[pick], dtype=np.float32)).to(model.device, model.dtype)
     with torch.no_grad():
-        recon = model.visible_mean(model.hidden_probs(data))
+        recon = model.reconstruct(data) if isinstance(model, DBN) else model.visible_mean(model.hidden_probs(data))
     as_images = lambda t: t.double().cpu().numpy().reshape(-1, h, w)  # noqa: E731
     return as_images(data), as_images(recon)
 

@@ -1,0 +1,168 @@
+"""DBN quality: linear-probe accuracy of greedily trained DBNs (issue 14's done-when), their
+samples, and the variational lower bound with the AIS bracket of the top RBM.
+
+    nice -n 10 .venv/bin/python bench/quality/dbn_quality.py digits     # 64-100-100, ~1 min
+    nice -n 10 .venv/bin/python bench/quality/dbn_quality.py mnist      # 784-500-500, tens of minutes
+
+Every run uses the service's own pieces, as a `dbn` job runs them: the job API's training
+defaults (:class:`app.jobs.kinds.train.TrainingOptions` via ``TrainingConfig``), ``init_dbn`` and
+``DBNTrainer``, and the final probe of :mod:`app.features.probe` with the job's settings
+(``RBM_PROBE_MAX_ROWS``, ``RBM_PROBE_MAX_ITER``; pass ``--probe-rows`` to change the first).
+Targets: MNIST >= 97.5 % (raw pixels about 92 %), 8x8 digits >= 95 %.
+
+Samples: ``--samples`` draws 64 samples (Gibbs in the top RBM from random starts, then a down
+pass with the visible means), saves them as a PNG grid in bench/results/ and classifies them with
+the raw-pixel probe's logistic regression: the class histogram and the mean top-class probability
+say whether they look like digits to a classifier (figures, not a pass/fail).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from app.core.settings import Settings  # noqa: E402
+from app.data.builtin import load_builtin  # noqa: E402
+from app.features.probe import linear_probe, probe_rows  # noqa: E402
+from app.rbm.dbn import DBN, DBNTrainer, init_dbn, log_likelihood_lower_bound, sample_dbn  # noqa: E402
+from app.rbm.partition import ais_base, ais_forward, ais_reverse, default_betas  # noqa: E402
+from app.rbm.training import TrainingConfig  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+CASES = {
+    "digits": {"builtin": {"test_fraction": 0.2, "seed": 0}, "layers": [100, 100], "target": 0.95, "shape": (8, 8)},
+    "mnist": {"builtin": {}, "layers": [500, 500], "target": 0.975, "shape": (28, 28)},
+}
+
+
+def top_log_z(dbn: DBN, data: torch.Tensor, n_runs: int, n_betas: int, seed: int) -> dict[str, float]:
+    """Forward and reverse AIS on the top RBM, its base rate and reverse starts from the data's up-pass."""
+    p = dbn.up(data, dbn.n_layers - 1)
+    mean = p.double().mean(0).clamp(1e-3, 1 - 1e-3)
+    g = torch.Generator().manual_seed(seed)
+    path = ais_base(dbn.top, base_visible_bias=torch.log(mean / (1 - mean)))
+    schedule = default_betas(n_betas).tolist()
+    fwd = ais_forward(path, n_runs=n_runs, schedule=schedule, generator=g)
+    pick = torch.randperm(p.shape[0], generator=g)[:n_runs]
+    start = (torch.rand(p[pick].shape, generator=g) < p[pick]).to(p.dtype)
+    rev = ais_reverse(path, n_runs=n_runs, schedule=schedule, generator=g, data=start)
+    return {"log_z_forward": fwd.log_z, "log_z_forward_std": fwd.log_z_std, "log_z_reverse": rev.log_z,
+            "log_z_reverse_std": rev.log_z_std}
+
+
+def run(name: str, args: argparse.Namespace) -> dict:
+    case = CASES[name]
+    settings = Settings()
+    data = load_builtin(name, case["builtin"])
+    train, test = data.train, data.test
+    layers = args.layers or case["layers"]
+    cfg = TrainingConfig(**({"epochs": args.epochs} if args.epochs else {}))
+    x = torch.from_numpy(np.ascontiguousarray(train))
+    g = torch.Generator().manual_seed(cfg.seed)
+    dbn = init_dbn(x.shape[1], layers, generator=g, data=x)
+    trainer = DBNTrainer(dbn, x, cfg)
+    history: list[dict] = []
+    start = time.perf_counter()
+
+    def on_epoch(k: int, e: int, m: dict) -> None:
+        history.append({"layer": k + 1, "epoch": e, **{key: m[key] for key in ("reconstruction_error",
+                                                                             "epoch_seconds") if key in m}})
+        print(f"  layer {k + 1} epoch {e}: recon {m['reconstruction_error']:.4f} ({m['epoch_seconds']:.1f} s)",
+              flush=True)
+
+    trainer.fit(on_epoch)
+    train_seconds = time.perf_counter() - start
+
+    def featurize(rows: np.ndarray) -> np.ndarray:
+        return dbn.up(torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))).numpy()
+
+    rows = args.probe_rows or settings.probe_max_rows
+    probe = linear_probe(featurize, train, data.labels, test, data.test_labels, max_rows=rows,
+                         max_iter=settings.probe_max_iter, seed=cfg.seed)
+    per_layer = {}
+    for k in range(1, dbn.n_layers):  # the lower layers' features too, for the record
+        split = probe_rows(len(train), len(test), rows, cfg.seed)
+        from app.features.probe import probe_accuracy
+        f = lambda r, k=k: dbn.up(torch.from_numpy(np.ascontiguousarray(r)), k).numpy()  # noqa: E731
+        per_layer[f"layer_{k}"] = probe_accuracy(f(train[split.fit]), data.labels[split.fit], f(test[split.score]),
+                                                 data.test_labels[split.score], max_iter=settings.probe_max_iter)
+    out = {"dataset": name, "layers": dbn.sizes, "training": cfg.to_dict(), "train_seconds": round(train_seconds, 1),
+           **probe, "probe_lower_layers": per_layer, "target": case["target"],
+           "passed": probe["linear_probe_accuracy"] >= case["target"], "history": history}
+    print(f"{name}: probe {probe['linear_probe_accuracy']:.4f} (raw {probe['linear_probe_accuracy_raw']:.4f}), "
+          f"lower layers {per_layer}, target {case['target']}, training {train_seconds:.0f} s", flush=True)
+
+    if args.bound:
+        t0 = time.perf_counter()
+        xt = torch.from_numpy(np.ascontiguousarray(test[: args.bound_rows] if test is not None else train[: args.bound_rows]))
+        z = top_log_z(dbn, x[:10_000], args.ais_runs, args.ais_betas, seed=1)
+        xt = (xt >= 0.5).to(xt.dtype) if data.value_type != "binary" else xt
+        lb = log_likelihood_lower_bound(dbn, xt, z["log_z_forward"], n_samples=50,
+                                        generator=torch.Generator().manual_seed(2))
+        mean = float(lb.bound.mean())
+        out["lower_bound"] = {"rows": int(xt.shape[0]), "split": "test", "mean_bound_ais_forward": mean,
+                              "mean_bound_ais_reverse": mean + z["log_z_forward"] - z["log_z_reverse"],
+                              "mc_std": float(lb.bound_std.mean()), **z, "ais_runs": args.ais_runs,
+                              "ais_betas": args.ais_betas, "seconds": round(time.perf_counter() - t0, 1)}
+        print(f"  lower bound {mean:.2f} nats (reverse-AIS log Z: {out['lower_bound']['mean_bound_ais_reverse']:.2f}), "
+              f"log Z top {z['log_z_forward']:.2f} / {z['log_z_reverse']:.2f}", flush=True)
+
+    if args.samples:
+        from sklearn.linear_model import LogisticRegression
+
+        from app.pictures.render import grid_png
+
+        s = sample_dbn(dbn, n_samples=64, steps=args.sample_steps, generator=torch.Generator().manual_seed(3))
+        h, w = case["shape"]
+        png = RESULTS / f"dbn_{name}_samples.png"
+        png.write_bytes(grid_png(s.numpy().reshape(-1, h, w)))
+        split = probe_rows(len(train), len(test), rows, cfg.seed)
+        clf = LogisticRegression(max_iter=settings.probe_max_iter).fit(train[split.fit], data.labels[split.fit])
+        prob = clf.predict_proba(s.numpy().astype(np.float64))
+        out["samples"] = {"png": str(png.relative_to(ROOT)), "steps": args.sample_steps,
+                          "class_histogram": np.bincount(prob.argmax(1), minlength=10).tolist(),
+                          "mean_top_class_probability": float(prob.max(1).mean()),
+                          "test_rows_mean_top_class_probability": float(clf.predict_proba(test[:1000]).max(1).mean())}
+        print(f"  samples: {png}, classes {out['samples']['class_histogram']}, "
+              f"mean top-class p {out['samples']['mean_top_class_probability']:.3f} "
+              f"(test rows: {out['samples']['test_rows_mean_top_class_probability']:.3f})", flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("datasets", nargs="+", choices=sorted(CASES))
+    ap.add_argument("--layers", type=lambda s: [int(x) for x in s.split(",")], default=None)
+    ap.add_argument("--epochs", type=int, default=None, help="per layer (default: the API default)")
+    ap.add_argument("--probe-rows", type=int, default=None, help="default: RBM_PROBE_MAX_ROWS")
+    ap.add_argument("--bound", action="store_true", help="lower bound on test rows with AIS on the top RBM")
+    ap.add_argument("--bound-rows", type=int, default=500)
+    ap.add_argument("--ais-runs", type=int, default=100)
+    ap.add_argument("--ais-betas", type=int, default=10_000)
+    ap.add_argument("--samples", action="store_true")
+    ap.add_argument("--sample-steps", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in args.datasets:
+        out = run(name, args)
+        path = RESULTS / f"dbn_{name}.json"
+        path.write_text(json.dumps(out, indent=1, default=lambda o: None if isinstance(o, float) and math.isnan(o) else o))
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
