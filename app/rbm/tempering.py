@@ -180,6 +180,11 @@ class TemperedChains:
         att, acc = self._pairs_attempted, self._pairs_accepted
         return [float(a / t) if t else float("nan") for a, t in zip(acc.tolist(), att.tolist())]
 
+    def reset_swap_counts(self) -> None:
+        """Start counting swap acceptance afresh (e.g. per training epoch)."""
+        self._pairs_attempted.zero_()
+        self._pairs_accepted.zero_()
+
     def free_energy_trace(self) -> torch.Tensor:
         """``(sweeps, trace_rows)`` float64: F(v) at beta = 1 of the traced target chains, taken
         at the start of each sweep."""

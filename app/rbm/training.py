@@ -58,6 +58,7 @@ from app.rbm.likelihood import free_energy_chunked, pseudo_log_likelihood
 from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, _all_rows, softplus
 from app.rbm.partition import exact_log_partition
 from app.rbm.sampling import GibbsChains
+from app.rbm.tempering import TemperedChains, base_from_data, default_betas
 
 #: The split/monitor generator is seeded with ``seed + _SPLIT_SEED_OFFSET`` so
 #: that it does not replay the training generator's stream.
@@ -70,7 +71,10 @@ _CENTERING_SLIDE = 0.01
 class TrainingConfig:
     """Hyper-parameters of :class:`Trainer`; defaults train 8x8 digits / MNIST well.
 
-    ``n_chains``: PCD chains (default ``batch_size``). ``monitor_size``: rows of
+    ``method``: ``cd`` (chains restart at the batch), ``pcd`` (persistent Gibbs chains), ``pt``
+    (persistent parallel-tempering chains, :mod:`app.rbm.tempering`: ``n_replicas`` replicas from
+    beta = 1 down to the data's base rate, ``k`` sweeps with a swap round each per update; the
+    negative phase reads the beta = 1 replica). ``n_chains``: PCD / PT chains (default ``batch_size``). ``monitor_size``: rows of
     the training (and validation) set on which per-epoch metrics are computed;
     the pseudo-likelihood, which costs ~V softplus passes per row, uses only the
     first ``max(8, N // 1500)`` of them so metrics stay a few percent of an epoch.
@@ -85,7 +89,7 @@ class TrainingConfig:
     test LL -149.1 -> -136.7 nats, 8x8 digits 64x16 -22.4 -> -21.5 (bench/README.md, Quality).
     """
 
-    method: Literal["cd", "pcd"] = "cd"
+    method: Literal["cd", "pcd", "pt"] = "cd"
     k: int = 1
     epochs: int = 30
     batch_size: int = 100
@@ -99,14 +103,15 @@ class TrainingConfig:
     seed: int = 0
     validation_fraction: float = 0.0
     n_chains: int | None = None
+    n_replicas: int = 10
     monitor_size: int = 1000
     exact_limit_bits: int = 20
     centering: bool = True
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field."""
-        if self.method not in ("cd", "pcd"):
-            raise ValueError(f"method must be 'cd' or 'pcd', got {self.method!r}")
+        if self.method not in ("cd", "pcd", "pt"):
+            raise ValueError(f"method must be 'cd', 'pcd' or 'pt', got {self.method!r}")
         if self.lr_schedule not in ("constant", "linear", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant', 'linear' or 'cosine', got {self.lr_schedule!r}")
         checks = [
@@ -120,6 +125,7 @@ class TrainingConfig:
             (self.sparsity_target is None or 0.0 < self.sparsity_target < 1.0, "sparsity_target must be in (0, 1)"),
             (0.0 <= self.validation_fraction < 1.0, "validation_fraction must be in [0, 1)"),
             (self.n_chains is None or self.n_chains >= 1, "n_chains must be >= 1"),
+            (self.n_replicas >= 2, "n_replicas must be >= 2 (method 'pt' tempers between the model and a base rate)"),
             (self.monitor_size >= 1, "monitor_size must be >= 1"),
             (self.exact_limit_bits >= 0, "exact_limit_bits must be >= 0"),
         ]
@@ -259,7 +265,7 @@ class Trainer:
         self._stats: _Rows | None = None
         self._pos_u: torch.Tensor | None = None
         self._pos_ph: torch.Tensor | None = None
-        self.chains: GibbsChains | None = None
+        self.chains: GibbsChains | TemperedChains | None = None
         # centring offsets: mu (V,) fixed at the data mean of u, lam (H,) a moving average
         self.visible_offset: torch.Tensor | None = None
         self.hidden_offset: torch.Tensor | None = None
@@ -271,6 +277,14 @@ class Trainer:
             self.chains = GibbsChains(model, n_chains, generator=self.generator)
             start = torch.randint(data.shape[0], (n_chains,), generator=self.generator, device=dev)
             self.chains.v.copy_(data[start])
+        elif config.method == "pt":
+            n_chains = config.n_chains or config.batch_size
+            self.chains = TemperedChains(model, n_chains, default_betas(config.n_replicas), generator=self.generator,
+                                         base=base_from_data(model, data))
+            start = torch.randint(data.shape[0], (n_chains,), generator=self.generator, device=dev)
+            self.chains.v.copy_(data[start].repeat(config.n_replicas, 1))  # every replica starts at the data
+            self._neg_ph = torch.empty((n_chains, model.n_hidden), device=dev, dtype=dt)
+            self._neg_u = torch.empty((n_chains, model.n_visible), device=dev, dtype=dt) if self._gaussian else None
 
     # ---------------------------------------------------------------- state
     @property
@@ -287,6 +301,8 @@ class Trainer:
             state[f"velocity.{name}"] = t.clone()
         if self.chains is not None:
             state["chains.visible"] = self.chains.v.clone()
+            if isinstance(self.chains, TemperedChains):  # the swap round's parity
+                state["chains.sweeps"] = torch.tensor(self.chains.sweeps_done, dtype=torch.int64)
         if self.hidden_offset is not None:
             state["centering.visible_offset"] = self.visible_offset.clone()
             state["centering.hidden_offset"] = self.hidden_offset.clone()
@@ -309,6 +325,8 @@ class Trainer:
                 t.copy_(state[f"velocity.{name}"])
             if self.chains is not None:
                 self.chains.v.copy_(state["chains.visible"])
+                if isinstance(self.chains, TemperedChains):
+                    self.chains.sweeps_done = int(state["chains.sweeps"])
             if self.hidden_offset is not None:
                 self.visible_offset.copy_(state["centering.visible_offset"])
                 self.hidden_offset.copy_(state["centering.hidden_offset"])
@@ -351,8 +369,20 @@ class Trainer:
         metrics = self.compute_metrics()
         metrics["learning_rate"] = self.learning_rate_at(self._epoch * self._batches_per_epoch - 1)
         metrics["epoch_seconds"] = train_seconds
+        if isinstance(self.chains, TemperedChains):  # this epoch's swap rates; a pair near 0 splits the ladder
+            rates = self.chains.swap_acceptance
+            metrics["pt_swap_acceptance_min"] = min(rates)
+            metrics["pt_swap_acceptance_mean"] = sum(rates) / len(rates)
+            self.chains.reset_swap_counts()
         metrics["metrics_seconds"] = time.perf_counter() - start - train_seconds
         return metrics
+
+    def persistent_chains(self) -> torch.Tensor | None:
+        """The persistent chains' visible states at beta = 1 ``(n_chains, V)`` in the trained units
+        (``None`` for CD): what the train runner stores beside the weights so sampling can start there."""
+        if self.chains is None:
+            return None
+        return self.chains.state.clone()
 
     def _cd_chain(self, rows: int) -> GibbsChains:
         ch = self._cd_chains.get(rows)
@@ -476,6 +506,14 @@ class Trainer:
                 ch.sample_hidden()
                 ch.sample_visible()
                 ch.hidden_probs()
+        elif cfg.method == "pt":
+            ch.sweep(cfg.k)
+            vm = ch.state
+            um = self._scaled(vm, self._neg_u)
+            ph_m = torch.sigmoid_(torch.addmm(m.hidden_bias, um, m.weight, out=self._neg_ph))
+            self._load_negative(vm, ph_m, um)
+            self._step(lr, q if sparse else None, u_mean)
+            return
         else:
             for _ in range(cfg.k):
                 ch.hidden_probs()
