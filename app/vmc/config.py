@@ -55,7 +55,7 @@ class VMCConfig:
 
 def default_model(system: System) -> ModelConfig:
     if isinstance(system, HarmonicTrap):
-        return ModelConfig(n_hidden=2, form="plain", jastrow=False)
+        return ModelConfig(n_hidden=2, form="sqrt", jastrow=False)
     if isinstance(system, TFIM):
         return ModelConfig(alpha=1.0)
     return ModelConfig(alpha=2.0)
@@ -65,13 +65,13 @@ def default_vmc(system: System) -> VMCConfig:
     if isinstance(system, HarmonicTrap):
         return VMCConfig(iterations=300, n_samples=4000, n_chains=200, sampler="langevin",
                          step_size=0.5 / system.omega, thin=2, discard=5, thermalize=200,
-                         optimizer="adam", learning_rate=0.01, eval_samples=100_000)
+                         optimizer="sr", learning_rate=0.05, sr_shift=0.01, eval_samples=100_000)
     if isinstance(system, TFIM):
         return VMCConfig(iterations=300, n_samples=1000, n_chains=100, sampler="flip",
                          optimizer="sr", learning_rate=0.05, sr_shift=0.01, eval_samples=50_000)
     assert isinstance(system, Heisenberg)
     return VMCConfig(iterations=400, n_samples=1000, n_chains=100, sampler="exchange",
-                     optimizer="sr", learning_rate=0.05, sr_shift=0.01, eval_samples=50_000)
+                     optimizer="sr", learning_rate=0.02, sr_shift=0.01, eval_samples=50_000)
 
 
 def _merge(base, overrides: dict[str, Any] | None):
