@@ -4,6 +4,7 @@ the same ``calls``, so only the sending differs."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -11,12 +12,13 @@ import httpx
 import numpy as np
 
 from app.client import calls
-from app.client.base import ClientConfig, result, stream_timeout
+from app.client.base import ClientConfig, result, stream_timeout, transport_error
 from app.client.calls import (
     ArrayLike, Call, FileLike, KLDivergence, LogLikelihood, Page, PartitionFunction, PseudoLikelihood, Resource,
     Samples,
 )
-from app.client.errors import RBMConnectionError, RBMError
+from app.client.enums import FINAL_STATUSES
+from app.client.errors import RBMConnectionError, RBMError, RBMTimeoutError
 from app.client.sse import JobEvent, SSEParser, is_final
 
 T = TypeVar("T")
@@ -49,7 +51,7 @@ class AsyncRBMClient:
                 return result(call, await self.http.request(**self.config.request_kwargs(call)))
             except httpx.TransportError as exc:
                 if not self.config.should_retry(call, exc, attempt):
-                    raise RBMConnectionError(str(self.http.base_url), exc) from exc
+                    raise transport_error(str(self.http.base_url), self.config.timeout, exc) from exc
                 await asyncio.sleep(self.config.delay(attempt))
                 attempt += 1
 
@@ -126,11 +128,18 @@ class AsyncRBMClient:
                 await asyncio.sleep(self.config.delay(failures))
                 failures += 1
 
-    async def wait(self, job_id: str) -> Resource:
-        """Follow the job's events to its end; returns the finished job."""
-        async for _ in self.events(job_id):
-            pass
-        return await self.job(job_id)
+    async def wait(self, job_id: str, timeout: float | None = None, poll: float = 30.0) -> Resource:
+        """The job once it has ended (long polls of ``poll`` seconds, so no request outlives the
+        server's limit); raises :class:`RBMTimeoutError` after ``timeout`` seconds if given."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = poll if deadline is None else max(0.0, min(poll, deadline - time.monotonic()))
+            job = await self._send(calls.get_job(job_id, wait=wait))
+            if job["status"] in FINAL_STATUSES:
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise RBMTimeoutError(str(self.http.base_url), timeout or 0.0,
+                                      TimeoutError(f"job {job_id} is still {job['status']}"))
 
     # -- models -------------------------------------------------------------------------
     async def models(self, limit: int = 50, cursor: str | None = None) -> Page:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import httpx
 
 from app.client.calls import Call
-from app.client.errors import RBMError
+from app.client.errors import RBMConnectionError, RBMError, RBMTimeoutError
 
 T = TypeVar("T")
 
@@ -45,17 +45,29 @@ class ClientConfig:
         return headers
 
     def request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
-        return {"method": call.method, "url": call.path, "params": call.params, "json": call.json,
-                "files": call.files, "data": call.data, "headers": self.headers(call.headers)}
+        kwargs = {"method": call.method, "url": call.path, "params": call.params, "json": call.json,
+                  "files": call.files, "data": call.data, "headers": self.headers(call.headers)}
+        if call.read_timeout is not None:
+            kwargs["timeout"] = httpx.Timeout(self.timeout, read=max(self.timeout, call.read_timeout))
+        return kwargs
 
     def should_retry(self, call: Call[Any], exc: Exception, attempt: int) -> bool:
         if attempt >= self.retries:
             return False
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            return False  # it reached the server, which is still busy: repeating it only adds load
         return isinstance(exc, CONNECT_ERRORS) or (call.retry_any_transport_error and isinstance(exc, httpx.TransportError))
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff: backoff, 2 backoff, 4 backoff, ... capped at 30 s."""
         return min(30.0, self.backoff * 2**attempt)
+
+
+def transport_error(url: str, timeout: float, exc: httpx.TransportError) -> RBMError:
+    """A timeout after the server was reached is not "cannot reach"."""
+    if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+        return RBMTimeoutError(url, timeout, exc)
+    return RBMConnectionError(url, exc)
 
 
 def result(call: Call[T], response: httpx.Response) -> T:

@@ -76,6 +76,8 @@ class Call(Generic[T]):
     files: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: Read timeout for this call when it must exceed the client's (a long poll); None: the client's.
+    read_timeout: float | None = None
 
     @property
     def retry_any_transport_error(self) -> bool:
@@ -198,8 +200,10 @@ def list_jobs(limit: int, cursor: str | None, status: str | None) -> Call[Page]:
     return _page("/v1/jobs", limit, cursor, status=status)
 
 
-def get_job(job_id: str) -> Call[Resource]:
-    return Call("GET", f"/v1/jobs/{job_id}", _json)
+def get_job(job_id: str, wait: float = 0) -> Call[Resource]:
+    """``wait`` > 0 long-polls: the server answers when the job ends or after ``wait`` seconds."""
+    return Call("GET", f"/v1/jobs/{job_id}", _json, params={"wait": wait} if wait else None,
+                read_timeout=wait + 30 if wait else None)
 
 
 def cancel_job(job_id: str) -> Call[Resource]:

@@ -30,3 +30,13 @@ class RBMConnectionError(RBMError):
 
     def __init__(self, url: str, cause: Exception) -> None:
         super().__init__(0, "connection_error", f"cannot reach {url}: {type(cause).__name__}: {cause}")
+
+
+class RBMTimeoutError(RBMError):
+    """The server was reached but did not answer within the client's timeout: it may still be
+    working (a long estimation, say), so this is not "cannot reach"."""
+
+    def __init__(self, url: str, timeout: float, cause: Exception) -> None:
+        super().__init__(0, "timeout", f"{url} did not answer within {timeout:g} s ({type(cause).__name__}); "
+                         "the server may still be computing: raise the client's timeout, or submit long "
+                         "estimations as jobs (kind 'estimate') and wait() for them")

@@ -46,7 +46,7 @@ class SSEParser:
         return JobEvent(int(fields["id"]), fields.get("event", "message"), json.loads("\n".join(data)))
 
 
-FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+from app.client.enums import FINAL_STATUSES  # noqa: E402  (generated from the server's OpenAPI)
 
 
 def is_final(event: JobEvent) -> bool:

@@ -37,9 +37,13 @@ def list_jobs(session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
     return Page[JobOut](items=service.present(rows, session), next_cursor=next_cursor)
 
 
-@router.get("/{job_id}", response_model=JobOut, summary="One job with its progress and metrics")
-def get_job(job_id: str, session: SessionDep) -> JobOut:
-    return service.present([service.get_job(session, job_id)], session)[0]
+@router.get("/{job_id}", response_model=JobOut, summary="One job with its progress and metrics; `wait` long-polls")
+async def get_job(job_id: str, ctx: ContextDep,
+                  wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait for the job to end "
+                                               "before answering (long poll); 0: answer at once.")] = 0) -> JobOut:
+    """With ``wait``, answers as soon as the job is final or ``wait`` seconds have passed,
+    whichever is first: a client waits for a job with one request a minute instead of polling."""
+    return await service.wait_for_job(ctx, job_id, wait)
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut,

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.core.schemas import UTCTimestamp
-from app.db.states import JobKind, JobStatus
+from app.db.states import FINAL, JobKind, JobStatus
 from app.jobs.kinds import JobCreate
 from app.jobs.kinds.train import ModelSpec, TrainingOptions
 
@@ -29,7 +29,8 @@ class JobOut(BaseModel):
     tags: dict[str, str]
     priority: int
     dataset_id: str | None
-    status: JobStatus
+    status: JobStatus = Field(json_schema_extra={"x-final": [s.value for s in FINAL]},
+                              description="x-final lists the states a job never leaves.")
     progress: Progress
     metrics: list[dict[str, Any]] = Field(description="One entry per finished step: {epoch, reconstruction_error, ...}.")
     model_id: str | None

@@ -3,9 +3,12 @@ the limits, enqueue it, present it."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import anyio
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.core.context import ServiceContext
 from app.core.errors import NotFound
@@ -63,6 +66,22 @@ def present(jobs: list[Job], session: Session) -> list[JobOut]:
                    spec=stored_spec(j), model=j.model_spec, training=j.training, sweep_id=j.sweep_id,
                    attempts=j.attempts, created_at=j.created_at, started_at=j.started_at,
                    finished_at=j.finished_at) for j in jobs]
+
+
+def _job_out(ctx: ServiceContext, job_id: str) -> JobOut:
+    with ctx.db.session() as session:
+        return present([get_job(session, job_id)], session)[0]
+
+
+async def wait_for_job(ctx: ServiceContext, job_id: str, seconds: float) -> JobOut:
+    """The job, once it is final or after ``seconds`` (polling the database like the event
+    stream, so it works whichever process runs the worker)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job = await run_in_threadpool(_job_out, ctx, job_id)
+        if job.status.is_final or time.monotonic() >= deadline:
+            return job
+        await anyio.sleep(min(ctx.settings.sse_poll_seconds, max(0.0, deadline - time.monotonic())))
 
 
 def cancel_job(session: Session, job_id: str) -> Job:

@@ -199,3 +199,30 @@ def test_async_client_has_the_same_methods_as_the_sync_one():
     for name in sync:
         assert list(sync[name].parameters) == list(aio[name].parameters), name
         assert inspect.iscoroutinefunction(vars(AsyncRBMClient)[name]) or inspect.isasyncgenfunction(vars(AsyncRBMClient)[name]), name
+
+
+def test_a_read_timeout_says_timed_out_not_cannot_reach():
+    import httpx
+
+    from app.client import RBMClient
+    from app.client.errors import RBMTimeoutError
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("read timed out", request=request)
+
+    calls = {"n": 0}
+
+    def counting(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        return slow(request)
+
+    http = httpx.Client(base_url="http://rbm.test", transport=httpx.MockTransport(counting))
+    with RBMClient("http://rbm.test", http=http, timeout=5, retries=3, backoff=0) as rbm:
+        try:
+            rbm.job("x")
+        except RBMTimeoutError as exc:
+            assert exc.code == "timeout" and "did not answer within 5 s" in exc.message
+            assert "cannot reach" not in exc.message
+        else:
+            raise AssertionError("no timeout error")
+    assert calls["n"] == 1  # a busy server is not asked again

@@ -110,3 +110,16 @@ def test_a_train_job_without_kind_is_a_train_job(client, worker):
     worker.run_until_idle()
     job = ok(client.get(f"/v1/jobs/{job['id']}"))
     assert job["status"] == "succeeded" and job["model_id"] and job["progress"]["step"] == 2
+
+
+def test_get_job_long_polls_until_the_job_ends(client, worker):
+    ds = upload_array(client, (np.random.default_rng(7).random((40, 6)) < 0.5).astype(np.float32))
+    job = submit(client, {"dataset_id": ds["id"], "model": {"n_hidden": 3}, "training": {"epochs": 1}})
+    started = time.perf_counter()
+    assert ok(client.get(f"/v1/jobs/{job['id']}", params={"wait": 0.3}))["status"] == "queued"
+    assert time.perf_counter() - started >= 0.3
+    worker.run_until_idle()
+    started = time.perf_counter()
+    assert ok(client.get(f"/v1/jobs/{job['id']}", params={"wait": 30}))["status"] == "succeeded"
+    assert time.perf_counter() - started < 5
+    error_of(client.get(f"/v1/jobs/{job['id']}", params={"wait": 61}), 422)
