@@ -62,9 +62,10 @@ def run(job: JobRun, spec: DBNJob) -> None:
     del data, val, trainer
     cpu = dbn.to(device="cpu")
     apply, _ = featurizer(cpu, None)
-    metrics = {**job.last_metrics, **final_probe(dataset, job.store, job.settings, apply, seed=first.seed)}
+    probe = final_probe(dataset, job.store, job.settings, apply, seed=first.seed)
+    metrics = {**job.last_metrics, **probe}
     job.succeed(StoredModel(
         weights=dbn_to_safetensors_bytes(cpu, {"job_id": job.job_id}), visible_type=cpu.visible_type,
         n_visible=cpu.n_visible, n_hidden=cpu.n_hidden, kind=ModelKind.dbn, image_shape=image_shape,
         training={"layers_training": [o.model_dump(mode="json") for o in opts]}, metrics=metrics,
-        info={"layers": cpu.sizes}))
+        info={"layers": cpu.sizes}), result=probe or None)

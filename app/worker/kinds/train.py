@@ -6,6 +6,8 @@ import logging
 
 from app.datasets.arrays import dataset_arrays
 from app.datasets.service import get_dataset
+from app.features.final import final_probe
+from app.features.service import featurizer
 from app.jobs.kinds.train import TrainJob
 from app.rbm.io import to_safetensors_bytes
 from app.worker.job_run import JobRun, StoredModel
@@ -33,7 +35,9 @@ def run(job: JobRun, spec: TrainJob) -> None:
 
     model = built.model if trainer.epoch >= trainer.config.epochs else trainer.fit(on_epoch)
     cpu = model.to(device="cpu")
+    # labelled data: a linear probe on p(h|v) beside one on the inputs (labels never reach training)
+    probe = final_probe(dataset, job.store, job.settings, featurizer(cpu, None)[0], seed=spec.training.seed)
     job.succeed(StoredModel(weights=to_safetensors_bytes(cpu, {"job_id": job.job_id}),
                             visible_type=cpu.visible_type, n_visible=cpu.n_visible, n_hidden=cpu.n_hidden,
                             image_shape=image_shape, training=spec.training.model_dump(mode="json"),
-                            metrics=job.last_metrics))
+                            metrics={**job.last_metrics, **probe}), result=probe or None)

@@ -1,0 +1,72 @@
+"""A DBN job over HTTP on digits: validation at submission, progress per layer and epoch, a model of
+kind dbn, the final linear probe; [0,1] data on a bernoulli job; out-of-range data refused at
+submission."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.api.helpers import error_of, ok
+
+
+def test_dbn_job_on_digits(client, worker):
+    ds = ok(client.post("/v1/datasets/builtin", json={"builtin": "digits", "params": {"test_fraction": 0.2}}), 201)
+    body = {"kind": "dbn", "dataset_id": ds["id"], "model": {"layers": [16, 8]},
+            "layers_training": [{"epochs": 20, "seed": 1, "batch_size": 20},
+                                {"epochs": 15, "seed": 2, "method": "pcd", "batch_size": 20}]}
+    job = ok(client.post("/v1/jobs", json=body), 202)
+    assert job["progress"]["epochs"] == 35
+    worker.run_until_idle()
+    job = ok(client.get(f"/v1/jobs/{job['id']}"))
+    assert job["status"] == "succeeded", job
+    layers = [(m["layer"], m["layer_epoch"]) for m in job["metrics"]]
+    assert layers == [(1, e) for e in range(1, 21)] + [(2, e) for e in range(1, 16)]
+    assert [m["epoch"] for m in job["metrics"]] == list(range(1, 36))
+    model = ok(client.get(f"/v1/models/{job['model_id']}"))
+    assert model["kind"] == "dbn" and model["info"] == {"layers": [64, 16, 8]} and model["n_hidden"] == 8
+    for m in (model["metrics"], job["result"]):
+        # 8 top units after 35 short epochs: far above chance (0.1), below the raw pixels' ~0.93
+        assert 0.5 < m["linear_probe_accuracy"] <= 1 and 0.85 < m["linear_probe_accuracy_raw"] <= 1
+        assert m["linear_probe_scored_on"] == "test"
+    ll = ok(client.post(f"/v1/models/{model['id']}/log-likelihood",
+                        json={"dataset_id": ds["id"], "split": "test", "limit": 20, "method": "exact"}))
+    assert ll["method"].startswith("variational lower bound") and len(ll["log_likelihood"]) == 20
+    r = client.get(f"/v1/models/{model['id']}/samples.png?n=4&steps=10&seed=0&sampler=gibbs")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+
+
+def test_dbn_submission_errors(client):
+    ds = ok(client.post("/v1/datasets/builtin", json={"builtin": "digits"}), 201)
+    base = {"kind": "dbn", "dataset_id": ds["id"], "model": {"layers": [8, 4]}}
+    r = client.post("/v1/jobs", json={**base, "training": {"epochs": 1}, "layers_training": [{}, {}]})
+    assert r.status_code == 422 and "either" in r.text
+    r = client.post("/v1/jobs", json={**base, "layers_training": [{}]})
+    assert r.status_code == 422 and "1 entries for 2 layers" in r.text
+    msg = error_of(client.post("/v1/jobs", json={**base, "model": {"layers": [8] * 30}}), 422)
+    assert "RBM_MAX_DBN_LAYERS" in msg
+    msg = error_of(client.post("/v1/jobs", json={**base, "layers_training": [{}, {"learn_sigma": True}]}), 422)
+    assert "learn_sigma" in msg
+
+
+def test_rbm_job_on_unit_interval_data_trains_and_probes_a_holdout(client, worker):
+    ds = ok(client.post("/v1/datasets/builtin", json={"builtin": "digits", "params": {"binarize": "none"}}), 201)
+    assert ds["value_type"] == "continuous"
+    job = ok(client.post("/v1/jobs", json={"dataset_id": ds["id"], "model": {"n_hidden": 16},
+                                           "training": {"epochs": 2}}), 202)
+    worker.run_until_idle()
+    job = ok(client.get(f"/v1/jobs/{job['id']}"))
+    assert job["status"] == "succeeded", job
+    assert job["result"]["linear_probe_scored_on"] == "train-holdout"
+
+
+def test_bernoulli_job_on_data_outside_unit_interval_is_a_422_at_submission(client):
+    import io
+
+    x = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+    buf = io.BytesIO()
+    np.save(buf, x)
+    ds = ok(client.post("/v1/datasets", files={"file": ("x.npy", buf.getvalue())}), 201)
+    for body in ({"dataset_id": ds["id"], "model": {"n_hidden": 4}},
+                 {"kind": "dbn", "dataset_id": ds["id"], "model": {"layers": [4, 2]}}):
+        msg = error_of(client.post("/v1/jobs", json=body), 422)
+        assert f"{x.min():.4g}"[:4] in msg and "outside [0, 1]" in msg, msg
