@@ -13,7 +13,8 @@ from app.auth.dependency import authorize
 from app.core import health
 from app.core.context import ServiceContext
 from app.core.handlers import install_error_handlers
-from app.core.idempotency import install_idempotency
+from app.auth.idempotency import install_idempotency
+from app.core.guards import RejectNul
 from app.core.limits import BodySizeLimit
 from app.core.settings import Settings, get_settings
 from app.inference.batching import FreeEnergyBatcher
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
                   generate_unique_id_function=_operation_id, docs_url=None, redoc_url=None)
     app.state.context = ctx
     app.state.free_energy_batcher = batcher
+    app.add_middleware(RejectNul)  # inside the size limit: counts bytes first, then looks for NUL
     app.add_middleware(BodySizeLimit, max_request_bytes=settings.max_request_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     install_error_handlers(app)

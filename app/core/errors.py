@@ -55,3 +55,21 @@ class PayloadTooLarge(ServiceError):
 class TooManyRequests(ServiceError):
     status = 429
     code = "too_many_requests"
+
+
+class RefusedWhileReading(Exception):
+    """Raised by ASGI middleware from inside ``receive`` (body too large, NUL in a JSON string).
+
+    It must subclass Starlette's HTTPException to get through FastAPI's body parsing, which turns
+    any other exception into a bare 400; built lazily so this module stays free of web imports."""
+
+
+def refused_while_reading(status: int, code: str, message: str) -> Exception:
+    from starlette.exceptions import HTTPException
+
+    class _Refused(HTTPException, RefusedWhileReading):
+        pass
+
+    exc = _Refused(status_code=status, detail=message)
+    exc.code = code  # type: ignore[attr-defined]
+    return exc

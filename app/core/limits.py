@@ -7,9 +7,9 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.errors import RefusedWhileReading, refused_while_reading
 
-class _TooLarge(Exception):
-    pass
+
 
 
 class BodySizeLimit:
@@ -28,7 +28,7 @@ class BodySizeLimit:
                           else (self.max_request_bytes, "RBM_MAX_REQUEST_BYTES"))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _refuse(send, int(declared), limit, setting)
+            await _refuse(send, 413, "payload_too_large", _message(int(declared), limit, setting))
             return
         seen = 0
         started = False
@@ -38,8 +38,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLarge
+                if seen > limit:  # raised inside the route's body read: FastAPI passes it through
+                    raise refused_while_reading(413, "payload_too_large", _message(seen, limit, setting))
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -49,15 +49,18 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
+        except RefusedWhileReading as exc:  # the body was read outside a route (middleware): answer here
             if not started:
-                await _refuse(send, seen, limit, setting)
+                await _refuse(send, exc.status_code, exc.code, exc.detail)  # type: ignore[attr-defined]
 
 
-async def _refuse(send: Send, size: int, limit: int, setting: str) -> None:
-    body = json.dumps({"error": {"code": "payload_too_large",
-                                 "message": f"request body is over {limit} bytes (got at least {size}); "
-                                            f"the limit is the setting {setting}"}}).encode()
-    await send({"type": "http.response.start", "status": 413,
+def _message(size: int, limit: int, setting: str) -> str:
+    return (f"request body is over {limit} bytes (got at least {size}); the limit is the setting {setting}; "
+            "send a smaller body (large arrays: a dataset upload, or several requests)")
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

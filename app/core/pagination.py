@@ -4,7 +4,8 @@ concurrent inserts (no OFFSET)."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+import re
+from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -30,10 +31,18 @@ def encode_cursor(created_at: datetime, ident: str) -> str:
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{ident}".encode()).decode()
 
 
+_IDENT = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """(created_at in UTC, id) of a cursor this service issued; 422 for anything else: a naive or
+    out-of-range time (year 9999 at -14:00 overflows UTC), an id no row can have, a NUL."""
     try:
         stamp, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(stamp), ident
+        created_at = datetime.fromisoformat(stamp)
+        if created_at.tzinfo is None or not _IDENT.fullmatch(ident):
+            raise ValueError("naive time or malformed id")
+        return created_at.astimezone(timezone.utc), ident
     except Exception as exc:  # any malformed cursor is the client's error
         raise InvalidRequest("cursor is not one this service issued; use next_cursor from a list response") from exc
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import zipfile
+from typing import IO
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class Labelled:
     n_classes: int | None
 
 
-def attach_labels(parsed: ParsedUpload, content: bytes, *, label_column: str | None, max_classes: int) -> Labelled:
+def attach_labels(parsed: ParsedUpload, content: bytes | IO[bytes], *, label_column: str | None, max_classes: int) -> Labelled:
     """Find the labels of an upload (see the module docs); :class:`DataError` says what to fix."""
     if parsed.format == "csv":
         if label_column is None:
@@ -66,9 +67,11 @@ def attach_labels(parsed: ParsedUpload, content: bytes, *, label_column: str | N
     return Labelled(upload, labels, test_labels, _n_classes(labels, test_labels))
 
 
-def _read_npz_members(content: bytes, names: list[str]) -> dict[str, np.ndarray]:
+def _read_npz_members(content: bytes | IO[bytes], names: list[str]) -> dict[str, np.ndarray]:
+    source = io.BytesIO(content) if isinstance(content, (bytes, bytearray)) else content  # a spooled upload
+    source.seek(0)
     try:
-        with np.load(io.BytesIO(content), allow_pickle=False) as npz:
+        with np.load(source, allow_pickle=False) as npz:
             return {n: np.asarray(npz[n]) for n in names}
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise DataError(f"could not read the label arrays {names} of the .npz: {exc}") from None

@@ -85,16 +85,19 @@ def file_extension(filename: str) -> str:
 
 def parse_upload(
     filename: str,
-    content: bytes,
+    content: bytes | IO[bytes],
     *,
     max_rows: int | None = None,
     max_features: int | None = None,
+    max_values: int | None = None,
 ) -> ParsedUpload:
-    """Parse ``content`` according to the extension of ``filename``.
+    """Parse ``content`` (bytes, or a seekable binary file: a spooled upload is never read into
+    memory whole) according to the extension of ``filename``.
 
     ``max_rows`` bounds the samples of train and of test separately;
-    ``max_features`` bounds the columns (h*w for an image stack). Both are
-    checked from the file header before the data is decoded where possible.
+    ``max_features`` bounds the columns (h*w for an image stack); ``max_values``
+    bounds rows x columns (the memory the array takes). All are checked from the
+    file header (and, in a .npz, the archive directory) before the data is decoded.
     """
     ext = file_extension(filename)
     if ext not in SUPPORTED_EXTENSIONS:
@@ -102,15 +105,19 @@ def parse_upload(
             f"Unsupported file type {ext!r}. Upload one of {', '.join(SUPPORTED_EXTENSIONS)} "
             "(numeric data, one sample per row)."
         )
-    if not content:
+    source: IO[bytes] = io.BytesIO(content) if isinstance(content, (bytes, bytearray)) else content
+    source.seek(0, io.SEEK_END)
+    if source.tell() == 0:
         raise DataError("The uploaded file is empty.")
-    limits = _Limits(max_rows, max_features)
+    limits = _Limits(max_rows, max_features, max_values)
     if ext == ".npy":
-        train, shape = _read_npy_member(lambda: io.BytesIO(content), "The .npy file", limits)
+        train, shape = _read_npy_member(lambda: _Rewound(source), "The .npy file", limits)
         return _finish(train, None, shape, "npy")
     if ext == ".npz":
-        return _parse_npz(content, limits)
-    return _parse_csv(content, limits)
+        source.seek(0)
+        return _parse_npz(source, limits)
+    source.seek(0)
+    return _parse_csv(source.read(), limits)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -120,6 +127,31 @@ def parse_upload(
 class _Limits:
     max_rows: int | None
     max_features: int | None
+    max_values: int | None = None
+
+
+class _Rewound:
+    """The shared upload stream from its start, left open on exit (it is read twice: header,
+    data). Not a file object to numpy, so the data is read in bounded chunks."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        raw.seek(0)
+        self._raw = raw
+
+    def read(self, n: int | None = -1) -> bytes:
+        return self._raw.read(n)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def __enter__(self) -> "_Rewound":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 def _finish(
@@ -166,6 +198,11 @@ def _check_shape(shape: Sequence[int], what: str, limits: _Limits) -> None:
     if limits.max_features is not None and n_features > limits.max_features:
         raise LimitExceeded(
             f"{what} has {n_features} features per sample; at most {limits.max_features} are allowed.", "features"
+        )
+    if limits.max_values is not None and n_rows * n_features > limits.max_values:
+        raise LimitExceeded(
+            f"{what} has {n_rows} x {n_features} = {n_rows * n_features} values; at most {limits.max_values} "
+            "(rows x features) are allowed. Upload fewer rows.", "values"
         )
 
 
@@ -237,15 +274,17 @@ def _read_npy_member(
     return _to_matrix(arr, what)
 
 
-def _parse_npz(content: bytes, limits: _Limits) -> ParsedUpload:
+def _parse_npz(content: IO[bytes], limits: _Limits) -> ParsedUpload:
     try:
-        zf = zipfile.ZipFile(io.BytesIO(content))
+        zf = zipfile.ZipFile(content)
     except zipfile.BadZipFile as exc:
         raise DataError("The .npz file is not a valid archive; create it with np.savez or np.savez_compressed.") from exc
     with zf:
         members = {info.filename[: -len(".npy")]: info.filename for info in zf.infolist() if info.filename.endswith(".npy")}
         if not members:
             raise DataError("The .npz archive contains no arrays.")
+        for info in zf.infolist():  # every member, labels included, before anything is decompressed
+            _check_member_size(info, info.filename.removesuffix(".npy"), limits)
         names = sorted(members)
         if "train" in members:
             train_key, test_key = "train", ("test" if "test" in members else None)
@@ -273,6 +312,24 @@ def _parse_npz(content: bytes, limits: _Limits) -> ParsedUpload:
                 )
         ignored = [n for n in names if n not in (train_key, test_key)]
         return _finish(train, test, image_shape, "npz", ignored=ignored)
+
+
+# A .npy member's header is at most this large (numpy writes 64-byte aligned headers well below it).
+_NPY_HEADER_SLACK = 65_536
+
+
+def _check_member_size(info: zipfile.ZipInfo, key: str, limits: _Limits) -> None:
+    """Refuse a zip bomb from the archive's directory, before decompressing anything: a member
+    larger than the largest array the limits allow (at 8 bytes a value) is never read. (zipfile
+    stops decompressing at the declared size, so the declared size bounds the work.)"""
+    if limits.max_values is None:
+        return
+    allowed = limits.max_values * 8 + _NPY_HEADER_SLACK
+    if info.file_size > allowed:
+        raise LimitExceeded(
+            f"Array {key!r} in the .npz file decompresses to {info.file_size} bytes ({info.compress_size} "
+            f"compressed); at most {allowed} bytes ({limits.max_values} values of 8 bytes) are allowed.", "values"
+        )
 
 
 def _is_number(text: str) -> bool:
@@ -304,13 +361,16 @@ def _parse_csv(content: bytes, limits: _Limits) -> ParsedUpload:
         start = first
     if limits.max_features is not None and len(fields) > limits.max_features:
         raise LimitExceeded(f"The CSV file has {len(fields)} columns; at most {limits.max_features} are allowed.", "features")
-    max_rows = None if limits.max_rows is None else limits.max_rows + 1
+    # Count rows before parsing: loadtxt given max_rows allocates max_rows x columns up front.
+    n_rows = sum(1 for i in data_lines if i >= start)
+    if limits.max_rows is not None and n_rows > limits.max_rows:
+        raise LimitExceeded(f"The CSV file has more than {limits.max_rows} samples (rows): {n_rows}. "
+                            "Upload a subset.", "rows")
+    _check_shape((n_rows, len(fields)), "The CSV file", limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            arr = np.loadtxt(
-                lines[start:], delimiter=",", dtype=np.float64, ndmin=2, comments="#", max_rows=max_rows
-            )
+            arr = np.loadtxt(lines[start:], delimiter=",", dtype=np.float64, ndmin=2, comments="#")
     except ValueError as exc:
         hint = ""
         sample = lines[start] if start < len(lines) else ""

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from sqlalchemy import select
 
+from starlette.concurrency import run_in_threadpool
+
 from app.core.deps import ContextDep, SessionDep
+from app.core.text import check_filename, reject_nul
 from app.core.forms import parse_image_shape
-from app.core.idempotency import Idempotent
+from app.auth.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
 from app.core.tags import NameQuery, TagQuery, parse_tags_form, where_equal, where_tags
 from app.data.builtin import list_builtins
@@ -36,11 +39,15 @@ async def upload_dataset(ctx: ContextDep, session: SessionDep,
                                                                  "(pictures need it), e.g. 8,8; a 3-D array "
                                                                  "sets it itself", examples=["8,8"])] = None,
                          ) -> Dataset:
+    for field, value in (("name", name), ("label_column", label_column), ("tags", tags), ("image_shape", image_shape)):
+        reject_nul(value, field)
+    filename = check_filename(file.filename)
     shape, labels = parse_image_shape(image_shape), parse_tags_form(tags)  # refuse bad fields before reading
-    content = await file.read(ctx.settings.max_upload_bytes + 1)  # the service refuses what is over
-    return service.create_from_upload(session, ctx.store, ctx.settings, name=name,
-                                      filename=file.filename or "upload", content=content,
-                                      label_column=label_column, tags=labels, image_shape=shape)
+    # The upload is already spooled to a temp file; parse it from there in a worker thread, so the
+    # event loop (and /healthz) never waits for a big parse.
+    return await run_in_threadpool(service.create_from_upload, session, ctx.store, ctx.settings, name=name,
+                                   filename=filename, content=file.file, label_column=label_column,
+                                   tags=labels, image_shape=shape)
 
 
 @router.post("/builtin", status_code=status.HTTP_201_CREATED, response_model=DatasetOut,

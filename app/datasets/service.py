@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import IO
+
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,18 +51,24 @@ def rows_for_model(session: Session, store: ArtifactStore, dataset_id: str, spli
 
 
 def create_from_upload(session: Session, store: ArtifactStore, settings: Settings, *,
-                       name: str | None, filename: str, content: bytes, label_column: str | None = None,
+                       name: str | None, filename: str, content: bytes | IO[bytes], label_column: str | None = None,
                        tags: dict[str, str] | None = None, image_shape: list[int] | None = None) -> Dataset:
-    """``image_shape`` (height, width) is how pictures show a row; a 3-D array brings its own."""
-    if len(content) > settings.max_upload_bytes:
-        raise PayloadTooLarge(f"upload is {len(content)} bytes; the limit is {settings.max_upload_bytes} "
+    """``image_shape`` (height, width) is how pictures show a row; a 3-D array brings its own.
+    ``content`` may be the spooled upload file itself: it is parsed from there, never copied
+    into memory whole. Blocking: the router calls it in a worker thread."""
+    size = len(content) if isinstance(content, (bytes, bytearray)) else content.seek(0, 2)
+    if size > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"upload is {size} bytes; the limit is {settings.max_upload_bytes} "
                               "(setting RBM_MAX_UPLOAD_BYTES)")
     try:
         parsed = parse_upload(filename, content, max_rows=settings.max_dataset_rows,
-                              max_features=settings.max_features)
+                              max_features=settings.max_features, max_values=settings.max_dataset_values)
     except LimitExceeded as exc:
-        setting = {"rows": "RBM_MAX_DATASET_ROWS", "features": "RBM_MAX_FEATURES"}[exc.limit]
+        setting = {"rows": "RBM_MAX_DATASET_ROWS", "features": "RBM_MAX_FEATURES",
+                   "values": "RBM_MAX_DATASET_VALUES"}[exc.limit]
         raise InvalidRequest(f"{exc.message} (setting {setting})") from exc
+    if not isinstance(content, (bytes, bytearray)):
+        content.seek(0)
     labelled = attach_labels(parsed, content, label_column=label_column, max_classes=settings.max_classes)
     parsed = labelled.upload
     train, test = parsed.train, parsed.test

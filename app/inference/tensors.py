@@ -20,8 +20,12 @@ def vectors_to_tensor(data: list[list[float]] | np.ndarray, model: RBM, settings
                               "(RBM_MAX_VECTORS_PER_REQUEST); split it into several requests")
     try:
         array = np.asarray(data, dtype=np.float32)
-    except ValueError:
-        raise InvalidRequest(f"{what} rows have different lengths; every row needs {model.n_visible} values") from None
+    except (ValueError, TypeError):
+        if isinstance(data, list) and len({len(r) if isinstance(r, list) else -1 for r in data}) > 1:
+            raise InvalidRequest(f"{what} rows have different lengths; every row needs {model.n_visible} "
+                                 "values") from None
+        raise InvalidRequest(f"{what} must hold numbers only (a list of rows of {model.n_visible} numbers); "
+                             "found a string, null or nested list among the values") from None
     if not array.flags.writeable:  # memory-mapped dataset rows: torch wants its own buffer
         array = array.copy()
     if array.ndim != 2:
