@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from app.core.settings import Settings
 from app.db.session import Database
-from app.models.cache import ModelCache
+from app.storage.model_cache import ModelCache
 from app.storage.artifacts import ArtifactStore
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.auth.dependency import PrincipalDep
 from app.auth.quota import enforce_job_quota
 from app.core.deps import ContextDep, SessionDep, SettingsDep
-from app.core.idempotency import Idempotent
+from app.auth.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
 from app.db.tables import Job
 from app.jobs import service

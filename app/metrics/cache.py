@@ -1,4 +1,4 @@
-"""The API process's model cache: hits, misses, models and bytes held (app.models.cache)."""
+"""The API process's model cache: hits, misses, models and bytes held (app.storage.model_cache)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from app.models.cache import ModelCache
+from app.storage.model_cache import ModelCache
 
 
 class ModelCacheCollector(Collector):

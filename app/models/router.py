@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.core.deps import ContextDep, SessionDep
 from app.core.forms import parse_image_shape
-from app.core.idempotency import Idempotent
+from app.auth.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
 from app.core.tags import NameQuery, TagQuery, parse_tags_form, where_equal, where_tags
 from app.db.tables import Model

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from app.models.cache import ModelCache, model_bytes
+from app.storage.model_cache import ModelCache, model_bytes
 from app.rbm.io import to_safetensors_bytes
 from app.rbm.model import BernoulliRBM
 from app.storage.artifacts import ArtifactStore
