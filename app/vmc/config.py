@@ -91,7 +91,40 @@ def resolve(system: System, model: ModelConfig | dict | None = None,
     if isinstance(model, dict) and model.get("n_hidden") is None and model.get("alpha") is not None:
         m = replace(m, n_hidden=None)
     v = vmc if isinstance(vmc, VMCConfig) else _merge(default_vmc(system), vmc)
+    validate(system, m, v)
     return m, v
+
+
+_SAMPLERS = {True: ("metropolis", "langevin"), False: ("flip", "exchange")}
+
+
+def validate(system: System, model: ModelConfig, vmc: VMCConfig) -> None:
+    """Combinations the ansatz or sampler cannot run; ValueError says what to change."""
+    ok = _SAMPLERS[system.continuous]
+    if vmc.sampler not in ok:
+        raise ValueError(f"sampler {vmc.sampler!r} does not apply to {system.type}; use one of {list(ok)}")
+    if vmc.optimizer not in ("sgd", "adam", "sr"):
+        raise ValueError(f"optimizer must be 'sgd', 'adam' or 'sr', got {vmc.optimizer!r}")
+    if vmc.n_chains < 1 or vmc.n_samples < vmc.n_chains or vmc.n_samples % vmc.n_chains:
+        raise ValueError(f"n_samples ({vmc.n_samples}) must be a positive multiple of n_chains ({vmc.n_chains})")
+    for name in ("iterations", "thin", "eval_samples"):
+        if getattr(vmc, name) < 1:
+            raise ValueError(f"{name} must be >= 1")
+    if vmc.discard < 0 or vmc.thermalize < 0:
+        raise ValueError("discard and thermalize must be >= 0")
+    if not vmc.learning_rate > 0 or vmc.sr_shift < 0 or not vmc.step_size > 0:
+        raise ValueError("learning_rate and step_size must be > 0, sr_shift >= 0")
+    if model.hidden_units(system.n_visible) < 1:
+        raise ValueError("the model needs at least one hidden unit")
+    if system.continuous:
+        if model.form not in ("plain", "sqrt"):
+            raise ValueError(f"form must be 'plain' or 'sqrt', got {model.form!r}")
+        if model.jastrow and system.dim < 2:
+            raise ValueError("jastrow needs dim >= 2 (there is no cusp in 1D)")
+        if model.sigma2 is not None and not model.sigma2 > 0:
+            raise ValueError("sigma2 must be > 0")
+    elif model.jastrow or model.form != "plain" or model.sigma2 is not None:
+        raise ValueError("form, jastrow and sigma2 apply to harmonic_trap systems only")
 
 
 def config_to_dict(cfg) -> dict[str, Any]:

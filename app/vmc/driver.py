@@ -15,13 +15,12 @@ import numpy as np
 import torch
 
 from app.physics.blocking import blocking_analysis
+from app.vmc.ansatz import build_wavefunction
 from app.vmc.config import ModelConfig, VMCConfig, config_to_dict, resolve
-from app.vmc.continuous import build_trap_wavefunction
 from app.vmc.exact import exact_energy
 from app.vmc.local_energy import local_energy
 from app.vmc.optimizers import make_optimizer
 from app.vmc.samplers import ContinuousSampler, SpinSampler
-from app.vmc.spins import build_spin_rbm
 from app.vmc.systems import System, system_from_dict, system_to_dict
 
 Callback = Callable[[dict[str, Any]], bool | None]
@@ -47,18 +46,6 @@ class Evaluation:
         return {"energy": self.energy, "energy_error": self.energy_error, "variance": self.variance,
                 "acceptance": self.acceptance, "n_samples": self.n_samples,
                 "exact_energy": self.exact_energy, "relative_error": self.relative_error}
-
-
-def build_wavefunction(system: System, model: ModelConfig, generator: torch.Generator | None = None):
-    """The ansatz for ``system``: Gaussian-binary RBM (+ Jastrow) for traps, spin RBM for chains."""
-    n_hidden = model.hidden_units(system.n_visible)
-    if system.continuous:
-        if model.jastrow and system.dim < 2:
-            raise ValueError("jastrow needs dim >= 2")
-        return build_trap_wavefunction(system.n_particles, system.dim, system.omega, n_hidden,
-                                       form=model.form, jastrow=model.jastrow, sigma2=model.sigma2,
-                                       generator=generator)
-    return build_spin_rbm(system.n_visible, n_hidden, generator=generator)
 
 
 def make_sampler(system: System, cfg: VMCConfig, n_chains: int, generator: torch.Generator):
@@ -87,8 +74,6 @@ class VMC:
         self.system = system if not isinstance(system, dict) else system_from_dict(system)
         self.model, self.config = resolve(self.system, model, config)
         cfg = self.config
-        if cfg.n_samples < cfg.n_chains or cfg.n_samples % cfg.n_chains:
-            raise ValueError(f"n_samples ({cfg.n_samples}) must be a positive multiple of n_chains ({cfg.n_chains})")
         init_gen = torch.Generator().manual_seed(cfg.seed)
         self.wf = build_wavefunction(self.system, self.model, init_gen)
         self.generator = torch.Generator().manual_seed(cfg.seed + 1)

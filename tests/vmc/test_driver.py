@@ -103,3 +103,25 @@ def test_bad_settings_are_refused():
         VMC(TFIM6, None, {"optimizer": "lbfgs"})
     with pytest.raises(ValueError, match="sampler"):
         VMC(TRAP, None, {"sampler": "flip"})
+
+
+def test_wavefunction_and_checkpoint_round_trip_through_safetensors():
+    from app.vmc.io import is_wavefunction, load_wavefunction, state_to_tensors, tensors_to_state, wavefunction_bytes
+    from safetensors.torch import load, save
+
+    cfg = {"iterations": 4, "n_samples": 400, "n_chains": 100, "optimizer": "adam"}
+    full = VMC(TRAP, {"jastrow": True}, cfg)
+    full.run()
+    first = VMC(TRAP, {"jastrow": True}, cfg)
+    first.run(2)
+    blob = save(state_to_tensors(first.state_dict()))
+    resumed = VMC(TRAP, {"jastrow": True}, cfg)
+    resumed.load_state_dict(tensors_to_state(load(blob), resumed))
+    resumed.run()
+    assert torch.equal(full.wf.params, resumed.wf.params)
+    data = wavefunction_bytes(full, {"job_id": "x"})
+    assert is_wavefunction(data) and not is_wavefunction(b"garbage!" * 4)
+    stored = load_wavefunction(data)
+    x = torch.randn(7, 4, dtype=torch.float64)
+    assert torch.equal(stored.wf.log_psi(x), full.wf.log_psi(x))
+    assert stored.system == full.system and stored.info == {"job_id": "x"}
