@@ -70,9 +70,11 @@ class AsyncRBMClient:
     async def create_builtin(self, builtin: str, params: dict[str, Any] | None = None, name: str | None = None) -> Resource:
         return await self._send(calls.create_builtin(builtin, params, name))
 
-    async def upload_dataset(self, file: FileLike | np.ndarray, name: str | None = None) -> Resource:
-        """Upload a .npy/.npz/.csv file (path or bytes) or an array (sent as .npy)."""
-        return await self._send(calls.upload_dataset(file, name))
+    async def upload_dataset(self, file: FileLike | np.ndarray, name: str | None = None,
+                       label_column: str | None = None) -> Resource:
+        """Upload a .npy/.npz/.csv file (path or bytes) or an array (sent as .npy); labels ride in an
+        .npz as 'y' (+ 'y_test') or in the CSV column ``label_column``."""
+        return await self._send(calls.upload_dataset(file, name, label_column))
 
     async def datasets(self, limit: int = 50, cursor: str | None = None) -> Page:
         return await self._send(calls.list_datasets(limit, cursor))
@@ -88,6 +90,14 @@ class AsyncRBMClient:
                    name: str | None = None, **training: Any) -> Resource:
         """Start training; ``training`` takes the options of POST /v1/jobs (epochs, learning_rate, ...)."""
         return await self._send(calls.submit_job(dataset_id, n_hidden, visible, name, training))
+
+    async def submit_dbn_job(self, dataset_id: str, layers: Sequence[int], *,
+                         visible: Literal["bernoulli", "gaussian"] = "bernoulli", name: str | None = None,
+                         layers_training: Sequence[dict[str, Any]] | None = None, **training: Any) -> Resource:
+        """Start a deep belief network job: ``layers`` hidden sizes bottom first; ``training`` options for
+        every layer, or ``layers_training`` one dict per layer."""
+        return await self._send(calls.submit_dbn_job(dataset_id, layers, visible, name,
+                                                 None if layers_training is not None else training, layers_training))
 
     async def jobs(self, limit: int = 50, cursor: str | None = None, status: str | None = None) -> Page:
         return await self._send(calls.list_jobs(limit, cursor, status))
@@ -168,13 +178,18 @@ class AsyncRBMClient:
         """Draw samples; ``options`` as in POST .../samples (sampler, thin, n_chains, init, beta, ...)."""
         return await self._send(calls.sample(model_id, {"n_samples": n_samples, "steps": steps, "seed": seed, **options}))
 
-    async def hidden(self, model_id: str, data: ArrayLike) -> np.ndarray:
-        """p(h_j = 1 | v) per row."""
-        return await self._send(calls.hidden(model_id, data))
+    async def hidden(self, model_id: str, data: ArrayLike, layer: int | None = None) -> np.ndarray:
+        """p(h_j = 1 | v) per row (a DBN: mean-field features of hidden layer ``layer``, default the top)."""
+        return await self._send(calls.hidden(model_id, data, layer))
 
-    async def reconstruct(self, model_id: str, data: ArrayLike) -> np.ndarray:
-        """Mean-field reconstructions v -> p(h|v) -> E[v|h]."""
-        return await self._send(calls.reconstruct(model_id, data))
+    async def reconstruct(self, model_id: str, data: ArrayLike, layer: int | None = None) -> np.ndarray:
+        """Mean-field reconstructions v -> p(h|v) -> E[v|h] (a DBN: up to ``layer`` and back down)."""
+        return await self._send(calls.reconstruct(model_id, data, layer))
+
+    async def features(self, model_id: str, dataset_id: str, split: str = "train", layer: int | None = None,
+                 limit: int | None = None) -> calls.Features:
+        """A dataset split's features under the model (``.features``, ``.labels`` where it has them)."""
+        return await self._send(calls.features(model_id, dataset_id, split, layer, limit))
 
     async def partition_function(self, model_id: str, method: Literal["exact", "ais", "auto"] = "auto",
                            **options: Any) -> PartitionFunction:

@@ -173,9 +173,10 @@ def create_builtin(builtin: str, params: dict[str, Any] | None, name: str | None
     return Call("POST", "/v1/datasets/builtin", _json, json=_clean({"builtin": builtin, "params": params or {}, "name": name}))
 
 
-def upload_dataset(file: FileLike | np.ndarray, name: str | None) -> Call[Resource]:
+def upload_dataset(file: FileLike | np.ndarray, name: str | None, label_column: str | None = None) -> Call[Resource]:
     filename, content = file_bytes(file)
-    return Call("POST", "/v1/datasets", _json, files={"file": (filename, content)}, data=_clean({"name": name}))
+    return Call("POST", "/v1/datasets", _json, files={"file": (filename, content)},
+                data=_clean({"name": name, "label_column": label_column}))
 
 
 def list_datasets(limit: int, cursor: str | None) -> Call[Page]:
@@ -193,6 +194,15 @@ def delete_dataset(dataset_id: str) -> Call[None]:
 def submit_job(dataset_id: str, n_hidden: int, visible: str, name: str | None, training: dict[str, Any]) -> Call[Resource]:
     body = _clean({"dataset_id": dataset_id, "name": name, "model": {"n_hidden": n_hidden, "visible": visible},
                    "training": _clean(training)})
+    return Call("POST", "/v1/jobs", _json, json=body)
+
+
+def submit_dbn_job(dataset_id: str, layers: Sequence[int], visible: str, name: str | None,
+                   training: dict[str, Any] | None, layers_training: Sequence[dict[str, Any]] | None) -> Call[Resource]:
+    body = _clean({"kind": "dbn", "dataset_id": dataset_id, "name": name,
+                   "model": {"layers": [int(n) for n in layers], "visible": visible},
+                   "training": None if training is None else _clean(training),
+                   "layers_training": None if layers_training is None else [_clean(t) for t in layers_training]})
     return Call("POST", "/v1/jobs", _json, json=body)
 
 
@@ -243,12 +253,34 @@ def sample(model_id: str, body: dict[str, Any]) -> Call[Samples]:
     return Call("POST", f"/v1/models/{model_id}/samples", _samples, json=_clean(body))
 
 
-def hidden(model_id: str, data: ArrayLike) -> Call[np.ndarray]:
-    return Call("POST", f"/v1/models/{model_id}/hidden", _array("probabilities"), json={"data": rows(data)})
+def hidden(model_id: str, data: ArrayLike, layer: int | None = None) -> Call[np.ndarray]:
+    return Call("POST", f"/v1/models/{model_id}/hidden", _array("probabilities"),
+                json=_clean({"data": rows(data), "layer": layer}))
 
 
-def reconstruct(model_id: str, data: ArrayLike) -> Call[np.ndarray]:
-    return Call("POST", f"/v1/models/{model_id}/reconstruct", _array("reconstruction"), json={"data": rows(data)})
+def reconstruct(model_id: str, data: ArrayLike, layer: int | None = None) -> Call[np.ndarray]:
+    return Call("POST", f"/v1/models/{model_id}/reconstruct", _array("reconstruction"),
+                json=_clean({"data": rows(data), "layer": layer}))
+
+
+@dataclass(frozen=True)
+class Features:
+    """``features (n, width)`` float32 at ``layer``; ``labels (n,)`` int64 or None."""
+
+    features: np.ndarray
+    labels: np.ndarray | None
+    layer: int
+
+
+def _features(response: httpx.Response) -> Features:
+    npz = np.load(io.BytesIO(response.content))
+    labels = npz["labels"] if "labels" in npz.files else None
+    return Features(npz["features"], labels, int(response.headers.get("x-layer", -1)))
+
+
+def features(model_id: str, dataset_id: str, split: str, layer: int | None, limit: int | None) -> Call[Features]:
+    return Call("POST", f"/v1/models/{model_id}/features", _features,
+                json=_clean({"dataset_id": dataset_id, "split": split, "layer": layer, "limit": limit, "format": "npz"}))
 
 
 def partition_function(model_id: str, options: dict[str, Any]) -> Call[PartitionFunction]:

@@ -151,7 +151,9 @@ def datasets_ls(ctx: typer.Context, limit: int = 50) -> None:
 @app.command()
 def train(ctx: typer.Context,
           dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset id.")],
-          hidden: Annotated[int, typer.Option("--hidden", help="Hidden units.")],
+          hidden: Annotated[Optional[int], typer.Option("--hidden", help="Hidden units (an RBM).")] = None,
+          layers: Annotated[Optional[str], typer.Option("--layers", help="Hidden units per layer of a deep belief "
+                                                        "network, bottom first, e.g. 500,500.")] = None,
           epochs: Annotated[Optional[int], typer.Option(help="Passes over the data.")] = None,
           learning_rate: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
           batch_size: Annotated[Optional[int], typer.Option()] = None,
@@ -161,10 +163,19 @@ def train(ctx: typer.Context,
           name: Annotated[Optional[str], typer.Option()] = None,
           watch: Annotated[bool, typer.Option("--watch", "-w", help="Show live progress until the job ends.")] = False,
           ) -> None:
-    """Submit a training job; with --watch, follow it to the end."""
+    """Submit a training job (an RBM with --hidden, a DBN with --layers); with --watch, follow it."""
     options = {"epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size, "method": method, "seed": seed}
-    job = client(ctx).submit_job(dataset, hidden, visible=visible, name=name,  # type: ignore[arg-type]
-                                 **{k: v for k, v in options.items() if v is not None})
+    options = {k: v for k, v in options.items() if v is not None}
+    if (hidden is None) == (layers is None):
+        fail("give --hidden N (an RBM) or --layers N,N,... (a deep belief network), one of the two")
+    if layers is not None:
+        try:
+            sizes = [int(n) for n in layers.split(",") if n.strip()]
+        except ValueError:
+            fail(f"--layers takes hidden sizes separated by commas, like 500,500; got {layers!r}")
+        job = client(ctx).submit_dbn_job(dataset, sizes, visible=visible, name=name, **options)  # type: ignore[arg-type]
+    else:
+        job = client(ctx).submit_job(dataset, hidden, visible=visible, name=name, **options)  # type: ignore[arg-type]
     console.print(f"job [bold]{job['id']}[/bold] {job['status']}")
     if watch:
         watch_job(client(ctx), job["id"], job["progress"]["epochs"])

@@ -72,9 +72,11 @@ class RBMClient:
     def create_builtin(self, builtin: str, params: dict[str, Any] | None = None, name: str | None = None) -> Resource:
         return self._send(calls.create_builtin(builtin, params, name))
 
-    def upload_dataset(self, file: FileLike | np.ndarray, name: str | None = None) -> Resource:
-        """Upload a .npy/.npz/.csv file (path or bytes) or an array (sent as .npy)."""
-        return self._send(calls.upload_dataset(file, name))
+    def upload_dataset(self, file: FileLike | np.ndarray, name: str | None = None,
+                       label_column: str | None = None) -> Resource:
+        """Upload a .npy/.npz/.csv file (path or bytes) or an array (sent as .npy); labels ride in an
+        .npz as 'y' (+ 'y_test') or in the CSV column ``label_column``."""
+        return self._send(calls.upload_dataset(file, name, label_column))
 
     def datasets(self, limit: int = 50, cursor: str | None = None) -> Page:
         return self._send(calls.list_datasets(limit, cursor))
@@ -90,6 +92,14 @@ class RBMClient:
                    name: str | None = None, **training: Any) -> Resource:
         """Start training; ``training`` takes the options of POST /v1/jobs (epochs, learning_rate, ...)."""
         return self._send(calls.submit_job(dataset_id, n_hidden, visible, name, training))
+
+    def submit_dbn_job(self, dataset_id: str, layers: Sequence[int], *,
+                         visible: Literal["bernoulli", "gaussian"] = "bernoulli", name: str | None = None,
+                         layers_training: Sequence[dict[str, Any]] | None = None, **training: Any) -> Resource:
+        """Start a deep belief network job: ``layers`` hidden sizes bottom first; ``training`` options for
+        every layer, or ``layers_training`` one dict per layer."""
+        return self._send(calls.submit_dbn_job(dataset_id, layers, visible, name,
+                                                 None if layers_training is not None else training, layers_training))
 
     def jobs(self, limit: int = 50, cursor: str | None = None, status: str | None = None) -> Page:
         return self._send(calls.list_jobs(limit, cursor, status))
@@ -170,13 +180,18 @@ class RBMClient:
         """Draw samples; ``options`` as in POST .../samples (sampler, thin, n_chains, init, beta, ...)."""
         return self._send(calls.sample(model_id, {"n_samples": n_samples, "steps": steps, "seed": seed, **options}))
 
-    def hidden(self, model_id: str, data: ArrayLike) -> np.ndarray:
-        """p(h_j = 1 | v) per row."""
-        return self._send(calls.hidden(model_id, data))
+    def hidden(self, model_id: str, data: ArrayLike, layer: int | None = None) -> np.ndarray:
+        """p(h_j = 1 | v) per row (a DBN: mean-field features of hidden layer ``layer``, default the top)."""
+        return self._send(calls.hidden(model_id, data, layer))
 
-    def reconstruct(self, model_id: str, data: ArrayLike) -> np.ndarray:
-        """Mean-field reconstructions v -> p(h|v) -> E[v|h]."""
-        return self._send(calls.reconstruct(model_id, data))
+    def reconstruct(self, model_id: str, data: ArrayLike, layer: int | None = None) -> np.ndarray:
+        """Mean-field reconstructions v -> p(h|v) -> E[v|h] (a DBN: up to ``layer`` and back down)."""
+        return self._send(calls.reconstruct(model_id, data, layer))
+
+    def features(self, model_id: str, dataset_id: str, split: str = "train", layer: int | None = None,
+                 limit: int | None = None) -> calls.Features:
+        """A dataset split's features under the model (``.features``, ``.labels`` where it has them)."""
+        return self._send(calls.features(model_id, dataset_id, split, layer, limit))
 
     def partition_function(self, model_id: str, method: Literal["exact", "ais", "auto"] = "auto",
                            **options: Any) -> PartitionFunction:
