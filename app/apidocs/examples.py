@@ -15,4 +15,5 @@ DIGITS_ROWS: list[list[int]] = [DIGIT_ZERO, DIGIT_ONE]  # two 64-unit vectors: a
 # the uniform distribution over its 6 patterns, in binary counting order (unit 0 most significant)
 BARS_STRIPES_2 = [1 / 6 if s in (0b0000, 0b0011, 0b0101, 0b1010, 0b1100, 0b1111) else 0.0 for s in range(16)]
 
-DATASET_PLACEHOLDER = "<id from POST /v1/datasets/builtin>"
+DATASET_PLACEHOLDER = "<the id POST /v1/datasets/builtin returned>"  # app/jobs/kinds/train.py says the same
+MODEL_PLACEHOLDER = "<the model_id of a finished training job>"  # app/jobs/kinds/estimate.py says the same

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class FeaturesRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"dataset_id": "<a dataset id>", "split": "train", "layer": 1, "format": "npz"}]})
+        {"dataset_id": "<the id POST /v1/datasets/builtin returned>", "split": "train", "layer": 1, "format": "npz"}]})
 
     dataset_id: str = Field(max_length=64)
     split: Literal["train", "test"] = "train"
