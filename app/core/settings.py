@@ -112,6 +112,15 @@ class Settings(BaseSettings):
                                       "micro-batched into one product of at most this many rows.")
     inference_batch_wait_ms: float = Field(2.0, ge=0, description="Free energy: how long a query waits for others "
                                            "to join its batch (0: no micro-batching).")
+    # -- variational Monte Carlo (kind `vmc`, wavefunction models) ----------------------------
+    vmc_max_spins: int = Field(64, ge=2, description="Spins N of a tfim/heisenberg chain in a vmc job.")
+    vmc_max_coordinates: int = Field(30, ge=1, description="Coordinates P x D of a harmonic_trap in a vmc job.")
+    vmc_max_params: int = Field(4096, ge=1, description="Variational parameters of a vmc ansatz (SR solves a "
+                                "params x params system each iteration).")
+    vmc_max_work: float = Field(1e12, gt=0, description="A vmc job's (iterations x n_samples + eval_samples) x "
+                                "n_visible x n_hidden.")
+    vmc_max_energy_work: float = Field(5e10, gt=0, description="POST /v1/models/{id}/energy and /samples of a "
+                                       "wavefunction: n_samples x n_visible x n_hidden (sweeps included).")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.core.context import ServiceContext
 from app.db.states import JobKind
-from app.jobs.kinds import dbn, estimate, train
+from app.jobs.kinds import dbn, estimate, train, vmc
 from app.jobs.kinds.common import JobCommon, Submission
 
 __all__ = ["KINDS", "JobCreate", "JobCommon", "Kind", "Submission", "parse_spec", "SpecInvalid"]
@@ -48,6 +48,7 @@ KINDS: dict[JobKind, Kind] = {
     JobKind.train: Kind(train.TrainJob, train.check, "app.worker.kinds.train:run"),
     JobKind.estimate: Kind(estimate.EstimateJob, estimate.check, "app.worker.kinds.estimate:run"),
     JobKind.dbn: Kind(dbn.DBNJob, dbn.check, "app.worker.kinds.dbn:run"),
+    JobKind.vmc: Kind(vmc.VMCJob, vmc.check, "app.worker.kinds.vmc:run"),
 }
 
 
