@@ -105,6 +105,8 @@ class Settings(BaseSettings):
                                   "machine.")
     max_estimate_job_work: float = Field(1e13, gt=0, description="Multiply-adds one estimation job may need "
                                          "(AIS: 2 x runs x betas x n_visible x n_hidden per direction).")
+    compare_max_jobs: int = Field(50, ge=2, description="Jobs in one GET /v1/jobs/compare or curves.png?ids= overlay.")
+    sweep_max_jobs: int = Field(100, ge=1, description="Jobs one sweep may create (grid points or random samples).")
     model_cache_size: int = Field(16, ge=1, description="Models kept loaded in an API process (LRU).")
     model_cache_bytes: int = Field(512 * 2**20, ge=1, description="Bytes of model tensors kept loaded in an API "
                                    "process (LRU; the model in use always stays, however big).")

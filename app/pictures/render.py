@@ -127,6 +127,34 @@ def curves_png(metrics: Sequence[Mapping[str, Any]], title: str = "") -> bytes:
     return _figure_png(fig)
 
 
+def overlay_curves_png(runs: Mapping[str, Sequence[Mapping[str, Any]]], title: str = "") -> bytes:
+    """Several jobs' curves in shared panels, one colour per job; validation dashed."""
+    series_by_run = {label: curve_series(metrics) for label, metrics in runs.items()}
+    names = sorted({name for panels in series_by_run.values() for name in panels})
+    if not names:
+        raise ValueError("no numeric per-epoch metrics to plot")
+    ncols = min(3, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    fig = Figure(figsize=(4.2 * ncols, 3.0 * nrows + 0.4), layout="constrained")
+    colours = [f"C{i % 10}" for i in range(len(runs))]
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        for colour, (run, panels) in zip(colours, series_by_run.items()):
+            for label, (xs, ys) in sorted(panels.get(name, {}).items(), key=lambda kv: kv[0] != "train"):
+                ax.plot(xs, ys, color=colour, linestyle="--" if label == "validation" else "-",
+                        marker="o" if len(xs) < 30 else None, markersize=2.5,
+                        label=run if label != "validation" else f"{run} (validation)")
+        ax.set_title(name.replace("_", " "), fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _figure_png(fig)
+
+
 @dataclass(frozen=True)
 class IsingPoint:
     """A trained model's measurement at one temperature."""

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from app.core.deps import ContextDep, SessionDep
+from app.core.deps import ContextDep, SessionDep, SettingsDep
 from app.inference.schemas import SampleRequest
+from app.jobs.compare import parse_ids
 from app.models.service import load_any_model
 from app.pictures import render, service
 
@@ -62,9 +63,15 @@ def reconstructions_png(model_id: str, ctx: ContextDep, session: SessionDep,
 
 
 @router.get("/v1/jobs/{job_id}/curves.png", response_class=Response, responses=PNG,
-            summary="The job's per-epoch metrics against epoch, train and validation together")
-def curves_png(job_id: str, session: SessionDep) -> Response:
-    return png(render.curves_png(service.job_metrics(session, job_id), title=f"job {job_id}"))
+            summary="The job's per-epoch metrics against epoch; with ?ids= other jobs overlaid")
+def curves_png(job_id: str, session: SessionDep, settings: SettingsDep,
+               ids: Annotated[str | None, Query(description="More job ids, separated by commas, drawn in the same "
+                                                "panels (one colour per job; limit RBM_COMPARE_MAX_JOBS).")] = None,
+               ) -> Response:
+    if not ids:
+        return png(render.curves_png(service.job_metrics(session, job_id), title=f"job {job_id}"))
+    runs = service.runs_metrics(session, parse_ids(f"{job_id},{ids}", settings.compare_max_jobs))
+    return png(render.overlay_curves_png(runs, title=f"{len(runs)} jobs"))
 
 
 @router.get("/v1/ising/curves.png", response_class=Response, responses=PNG,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.context import ServiceContext
-from app.core.errors import Conflict, InvalidRequest
+from app.core.errors import Conflict, InvalidRequest, NotFound, ServiceError
 from app.datasets.service import rows_for_model
 from app.db.tables import Dataset, Model
 from app.inference import service as inference
@@ -69,6 +69,8 @@ def reconstruction_images(ctx: ServiceContext, session: Session, row: Model, mod
     ident = dataset_id or row.dataset_id
     if ident is None:
         raise InvalidRequest(f"model {row.id!r} has no training dataset; pass dataset_id=... to reconstruct its rows")
+    if dataset_id is None and session.get(Dataset, ident) is None:
+        raise TrainingDataGone(row, ident)
     rows = rows_for_model(session, ctx.store, ident, split, model.n_visible)
     pick = np.sort(np.random.default_rng(seed).choice(rows.shape[0], size=min(n, rows.shape[0]), replace=False))
     data = torch.from_numpy(np.asarray(rows[pick], dtype=np.float32)).to(model.device, model.dtype)
@@ -76,6 +78,28 @@ def reconstruction_images(ctx: ServiceContext, session: Session, row: Model, mod
         recon = model.reconstruct(data) if isinstance(model, DBN) else model.visible_mean(model.hidden_probs(data))
     as_images = lambda t: t.double().cpu().numpy().reshape(-1, h, w)  # noqa: E731
     return as_images(data), as_images(recon)
+
+
+class TrainingDataGone(NotFound):
+    """The model's own training dataset was deleted: say that another one of its width works."""
+
+    def __init__(self, row: Model, dataset_id: str) -> None:
+        ServiceError.__init__(self, f"model {row.id!r} was trained on dataset {dataset_id!r}, which has been deleted; "
+                              f"pass ?dataset_id= with another dataset of {row.n_visible} features "
+                              "(GET /v1/datasets lists them)")
+
+
+def runs_metrics(session: Session, job_ids: list[str]) -> dict[str, list[dict]]:
+    """{label: per-epoch metrics} of several jobs for an overlay, labelled by name (or short id);
+    409 while one of them has finished no epoch."""
+    out: dict[str, list[dict]] = {}
+    for job_id in job_ids:
+        job = get_job(session, job_id)
+        label = job.name or job.id[:8]
+        if label in out:
+            label = f"{label} ({job.id[:8]})"
+        out[label] = job_metrics(session, job_id)
+    return out
 
 
 def job_metrics(session: Session, job_id: str) -> list[dict]:
