@@ -122,7 +122,7 @@ class IsingModel:
 def ising_models(session: Session, only_L: int | None) -> dict[int, list[IsingModel]]:
     """Binary models trained on built-in 'ising' data, the newest per (L, T), grouped by L."""
     stmt = (select(Model, Dataset).join(Dataset, Dataset.id == Model.dataset_id)
-            .where(Dataset.builtin == "ising", Model.visible_type == "bernoulli")
+            .where(Dataset.builtin == "ising", Model.visible_type == "bernoulli", Model.kind == "rbm")
             .order_by(Model.created_at.desc(), Model.id.desc()))
     seen: set[tuple[int, float]] = set()
     groups: dict[int, list[IsingModel]] = {}
