@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import IO
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
@@ -117,8 +117,24 @@ def create_builtin(session: Session, *, builtin: str, params: dict, name: str | 
     return dataset
 
 
+def lock_dataset(session: Session, dataset_id: str, exclusive: bool) -> Dataset:
+    """The dataset row, locked until the transaction ends, so a delete and a job submission on
+    it cannot interleave (a job queued on a dataset that is then deleted). PostgreSQL: FOR UPDATE
+    (delete) / FOR SHARE (submissions, which may run side by side). SQLite has no row locks: a
+    no-op UPDATE takes the database's write lock first, which serialises both."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Dataset).where(Dataset.id == dataset_id).values(id=Dataset.id))
+        stmt = select(Dataset).where(Dataset.id == dataset_id)
+    else:
+        stmt = select(Dataset).where(Dataset.id == dataset_id).with_for_update(read=not exclusive)
+    dataset = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+    if dataset is None:
+        raise NotFound("dataset", dataset_id)
+    return dataset
+
+
 def delete_dataset(session: Session, store: ArtifactStore, dataset_id: str) -> None:
-    dataset = get_dataset(session, dataset_id)
+    dataset = lock_dataset(session, dataset_id, exclusive=True)  # no job is being queued on it meanwhile
     active = session.scalars(select(Job.id).where(Job.dataset_id == dataset_id,
                                                   Job.status.in_(ACTIVE_JOB_STATES))).all()
     if active:

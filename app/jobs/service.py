@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.context import ServiceContext
 from app.core.errors import NotFound
+from app.datasets.service import lock_dataset
 from app.db.states import JobKind, JobStatus
 from app.db.tables import Job
 from app.jobs import queue
@@ -26,6 +27,8 @@ def create_job(ctx: ServiceContext, session: Session, spec: JobCommon, *, api_ke
     ``check`` refuses."""
     kind = JobKind(getattr(spec, "kind"))
     submission = KINDS[kind].check(ctx, session, spec)
+    if submission.dataset_id is not None:  # re-checked under a lock: a concurrent delete waits or wins (404)
+        lock_dataset(session, submission.dataset_id, exclusive=False)
     dumped: dict[str, Any] = spec.model_dump(mode="json")
     job = Job(kind=kind.value, spec=dumped, name=spec.name, tags=spec.tags or None, priority=spec.priority,
               dataset_id=submission.dataset_id, status=JobStatus.queued.value, api_key_id=api_key_id,
