@@ -70,3 +70,56 @@ def test_bernoulli_job_on_data_outside_unit_interval_is_a_422_at_submission(clie
                  {"kind": "dbn", "dataset_id": ds["id"], "model": {"layers": [4, 2]}}):
         msg = error_of(client.post("/v1/jobs", json=body), 422)
         assert f"{x.min():.4g}"[:4] in msg and "outside [0, 1]" in msg, msg
+
+
+def test_dbn_job_resumed_mid_second_layer_equals_an_uninterrupted_run(client, ctx, worker):
+    from datetime import timedelta
+
+    from safetensors.numpy import load as load_numpy
+    from sqlalchemy import update
+
+    from app.db.tables import Job
+    from app.jobs import queue
+    from app.worker.runner import Worker
+
+    ds = ok(client.post("/v1/datasets/builtin", json={"builtin": "digits"}), 201)
+    body = {"kind": "dbn", "dataset_id": ds["id"], "model": {"layers": [12, 6]},
+            "layers_training": [{"epochs": 2, "method": "pcd"}, {"epochs": 3, "method": "pcd", "seed": 5}]}
+
+    def weights(job_id: str) -> dict:
+        model_id = ok(client.get(f"/v1/jobs/{job_id}"))["model_id"]
+        return load_numpy(client.get(f"/v1/models/{model_id}/weights").content)
+
+    straight = ok(client.post("/v1/jobs", json=body), 202)["id"]
+    worker.run_until_idle()
+    reference = weights(straight)
+
+    resumed = ok(client.post("/v1/jobs", json=body), 202)["id"]
+    doomed = Worker(ctx, worker_id="doomed")
+    with ctx.db.session() as s:
+        assert queue.claim_next(s, doomed.id, 60) == resumed
+    original, calls = queue.record_progress, {"n": 0}
+
+    def dying_record(*args, **kwargs):  # dies after step 3: layer 2, epoch 1
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise queue.LeaseLost("simulated death")
+        return original(*args, **kwargs)
+
+    queue.record_progress = dying_record
+    try:
+        doomed.execute(resumed)
+    finally:
+        queue.record_progress = original
+    with ctx.db.session() as s:
+        assert s.get(Job, resumed).epoch == 3
+        s.execute(update(Job).where(Job.id == resumed).values(lease_expires_at=queue.now() - timedelta(seconds=1)))
+        s.commit()
+    worker.run_until_idle()
+    job = ok(client.get(f"/v1/jobs/{resumed}"))
+    assert job["status"] == "succeeded" and job["attempts"] == 2
+    assert [(m["layer"], m["layer_epoch"]) for m in job["metrics"]] == [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3)]
+    got = weights(resumed)
+    assert set(got) == set(reference) and "layers.1.weight" in got
+    for name in reference:
+        np.testing.assert_array_equal(got[name], reference[name], err_msg=name)
