@@ -12,9 +12,11 @@ from app.auth.quota import enforce_job_quota
 from app.core.deps import ContextDep, SessionDep, SettingsDep
 from app.auth.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page, paginate
+from app.core.tags import NameQuery, TagQuery, where_equal, where_tags
 from app.db.tables import Job
 from app.jobs import service
-from app.jobs.schemas import JobCreate, JobOut, JobStatus
+from app.jobs.compare import Comparison, compare, parse_ids
+from app.jobs.schemas import JobCreate, JobKind, JobOut, JobStatus
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -31,10 +33,25 @@ def submit_job(body: JobCreate, ctx: ContextDep, session: SessionDep, settings: 
 
 @router.get("", response_model=Page[JobOut], summary="List jobs, newest first")
 def list_jobs(session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
-              status_filter: Annotated[JobStatus | None, Query(alias="status")] = None) -> Page[JobOut]:
-    stmt = select(Job) if status_filter is None else select(Job).where(Job.status == status_filter)
-    rows, next_cursor = paginate(session, stmt, Job, limit, cursor)
+              status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
+              kind: Annotated[JobKind | None, Query(description="Only jobs of this kind.")] = None,
+              dataset_id: Annotated[str | None, Query(description="Only jobs on this dataset.")] = None,
+              sweep_id: Annotated[str | None, Query(description="Only the jobs of this sweep.")] = None,
+              name: NameQuery = None, tag: TagQuery = None) -> Page[JobOut]:
+    stmt = where_equal(select(Job), status=(Job.status, status_filter and JobStatus(status_filter).value),
+                       kind=(Job.kind, kind and JobKind(kind).value), dataset_id=(Job.dataset_id, dataset_id),
+                       sweep_id=(Job.sweep_id, sweep_id), name=(Job.name, name))
+    rows, next_cursor = paginate(session, where_tags(stmt, Job, tag), Job, limit, cursor)
     return Page[JobOut](items=service.present(rows, session), next_cursor=next_cursor)
+
+
+@router.get("/compare", response_model=Comparison, summary="Jobs side by side: options and final metrics")
+def compare_jobs(session: SessionDep, settings: SettingsDep,
+                 ids: Annotated[str, Query(description="Job ids separated by commas (limit: RBM_COMPARE_MAX_JOBS).",
+                                           examples=["JOB1,JOB2"])]) -> Comparison:
+    """Options are the jobs' specs flattened to dotted paths (`training.learning_rate`), `differing`
+    names those that are not all equal; metrics are each job's last epoch and its result."""
+    return compare(session, parse_ids(ids, settings.compare_max_jobs))
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="One job with its progress and metrics; `wait` long-polls")
