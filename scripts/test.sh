@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/install-browser.sh  # Debian's chromium for tests/e2e (skips loudly where it cannot)
 export PYTHONUNBUFFERED=1
+echo "== lint and types: ruff check, mypy (the job contract) =="
+.venv/bin/ruff check app tests bench scripts migrations
+.venv/bin/mypy
 echo "== pass 1: everything, SQLite =="
 env -u RBM_TEST_DATABASE_URL .venv/bin/python -m pytest "$@"
 PG_URL=${RBM_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}

@@ -3,8 +3,6 @@ process and a worker process can share one file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,12 +35,6 @@ class Database:
 
     def session(self) -> Session:
         return self._sessions()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session that commits on success and rolls back on error."""
-        with self._sessions.begin() as session:
-            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -59,8 +59,8 @@ class Worker:
     def run_once(self) -> bool:
         """Reap, then claim and run at most one job. True if a job was run."""
         with self.ctx.db.session() as session:
-            for job_id, status in queue.reap_expired(session, self.ctx.settings.max_attempts):
-                log.warning("job %s: lease expired, now %s", job_id, status)
+            for lost, status in queue.reap_expired(session, self.ctx.settings.max_attempts):
+                log.warning("job %s: lease expired, now %s", lost, status)
             job_id = queue.claim_next(session, self.id, self.ctx.settings.lease_seconds)
         if job_id is None:
             return False
