@@ -44,7 +44,7 @@ def test_kill_9_embedded_worker_five_times(client, ctx, spawn):
     base = f"http://127.0.0.1:{port}"
     server = spawn("serve", "--port", str(port), RBM_EMBEDDED_WORKER="true", RBM_WORKER_RESTART_SECONDS="0.5",
                    RBM_WORKER_RESTART_MAX_SECONDS="1", RBM_MAX_ATTEMPTS="20")
-    wait_for(lambda: _ready(base)[0] == 200, 90, "serve to be ready", interval=0.2)
+    wait_for(lambda: _ready(base)[0] == 200, 240, "serve to be ready", interval=0.2)
 
     last_epoch = -1
     outages_seen = 0
