@@ -28,6 +28,7 @@ from app.jobs.router import router as jobs_router
 from app.jobs.stream import router as job_stream_router
 from app.models.router import router as models_router
 from app.pictures.router import router as pictures_router
+from app.wavefunctions.router import router as wavefunctions_router
 
 DESCRIPTION = """
 Train, store and query Restricted Boltzmann Machines.
@@ -79,4 +80,5 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     for router in (datasets_router, jobs_router, job_stream_router, models_router, inference_router, ising_router,
                    pictures_router, features_router):
         app.include_router(router, dependencies=[Depends(authorize)])  # the one auth check (app.auth)
+    app.include_router(wavefunctions_router, dependencies=[Depends(authorize)])  # /energy, /log-psi (kind vmc)
     return app

@@ -18,7 +18,8 @@ from app.inference.schemas import (
 from app.inference.tensors import vectors_to_tensor
 from app.inference import dbn as dbn_queries
 from app.inference.schemas import LayerVectorsIn
-from app.models.service import load_any_model, load_model
+from app.inference import wavefunction
+from app.models.service import get_model_row, load_any_model, load_model
 from app.rbm.dbn import DBN
 from app.rbm.likelihood import pseudo_log_likelihood
 
@@ -40,6 +41,9 @@ async def free_energy(model_id: str, request: Request, ctx: ContextDep) -> Respo
 @router.post("/samples", response_model=SampleOut,
              summary="Draw samples (block Gibbs, Metropolis-Hastings or parallel tempering) with equilibrium diagnostics")
 def samples(model_id: str, body: SampleRequest, ctx: ContextDep, session: SessionDep) -> SampleOut:
+    row = get_model_row(session, model_id)
+    if wavefunction.is_wavefunction(row):  # configurations from |psi|^2 (a vmc job's model)
+        return wavefunction.sample_answer(body, row, ctx, session)
     row, model = load_any_model(ctx, session, model_id)
     if isinstance(model, DBN):  # the top RBM's sampler, then a down pass
         return dbn_queries.sample_answer(body, model, ctx, session)

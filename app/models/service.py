@@ -27,10 +27,19 @@ def load_model(ctx: ServiceContext, session: Session, model_id: str) -> tuple[Mo
     """The row and the loaded RBM (from the process's LRU cache); a DBN is a 422 that says which
     endpoints take one (every caller of this function is an RBM-only endpoint)."""
     row = get_model_row(session, model_id)
+    _refuse_wavefunction(row)
     if (row.kind or "rbm") == "dbn":
         raise InvalidRequest(f"model {model_id!r} is a deep belief network; this endpoint applies to RBMs only. "
                              f"DBNs answer {DBN_ENDPOINTS}")
     return row, ctx.models.get(row.weights_key)
+
+
+def _refuse_wavefunction(row: Model) -> None:
+    """A vmc job's wave function is no energy-based model: RBM and DBN endpoints answer 422."""
+    if row.kind == "wavefunction":
+        raise InvalidRequest(f"model {row.id!r} is a wave function (kind 'wavefunction', from a vmc job); this "
+                             "endpoint applies to RBMs and DBNs only. Wave functions answer /energy, /log-psi "
+                             "and /samples (configurations from |psi|^2)")
 
 
 #: The endpoints that take a DBN, for the 422 of the others.
@@ -41,6 +50,7 @@ DBN_ENDPOINTS = ("/samples, /hidden, /reconstruct, /log-likelihood, /features, /
 def load_any_model(ctx: ServiceContext, session: Session, model_id: str) -> tuple[Model, RBM | DBN]:
     """The row and the loaded RBM or DBN, for endpoints that take both."""
     row = get_model_row(session, model_id)
+    _refuse_wavefunction(row)
     return row, ctx.models.get(row.weights_key)
 
 

@@ -82,6 +82,13 @@ class VMC:
         self.iteration = 0
         self.exact_energy = exact_energy(self.system)
 
+    @classmethod
+    def from_stored(cls, stored) -> "VMC":
+        """A driver around a stored wave function (:class:`app.vmc.io.StoredWavefunction`)."""
+        vmc = cls(stored.system, stored.model, stored.config)
+        vmc.wf.params.copy_(stored.wf.params)
+        return vmc
+
     # -- one iteration -------------------------------------------------------------------
     def step(self) -> dict[str, Any]:
         cfg = self.config

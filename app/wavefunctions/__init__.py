@@ -1,0 +1,1 @@
+"""HTTP routes of wave-function models (kind `wavefunction`): energy and log psi."""
