@@ -28,6 +28,7 @@ from app.jobs.router import router as jobs_router
 from app.jobs.stream import router as job_stream_router
 from app.models.router import router as models_router
 from app.pictures.router import router as pictures_router
+from app.sweeps.router import router as sweeps_router
 from app.wavefunctions.router import router as wavefunctions_router
 
 DESCRIPTION = """
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     install_metrics(app, ctx)  # /metrics, open like /healthz (counts, no data)
     app.include_router(dashboard_router)  # a static page; its API calls carry the user's key
     for router in (datasets_router, jobs_router, job_stream_router, models_router, inference_router, ising_router,
-                   pictures_router, features_router):
+                   pictures_router, features_router, sweeps_router):
         app.include_router(router, dependencies=[Depends(authorize)])  # the one auth check (app.auth)
     app.include_router(wavefunctions_router, dependencies=[Depends(authorize)])  # /energy, /log-psi (kind vmc)
     return app

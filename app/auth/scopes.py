@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-TRAIN_ROUTES = {("POST", "/v1/jobs"), ("POST", "/v1/jobs/{job_id}/cancel"), ("POST", "/v1/models")}
+TRAIN_ROUTES = {("POST", "/v1/jobs"), ("POST", "/v1/jobs/{job_id}/cancel"), ("POST", "/v1/models"),
+                ("POST", "/v1/sweeps"), ("POST", "/v1/sweeps/{sweep_id}/cancel"), ("PATCH", "/v1/models/{model_id}")}
 MODEL_QUERY_PREFIX = "/v1/models/{model_id}/"
 
 
@@ -17,6 +18,8 @@ def required_scope(method: str, route: str) -> str:
         return "infer"
     if method in ("GET", "HEAD"):
         return "read"
+    if (method, route) in TRAIN_ROUTES:  # includes PATCH of a model's name and tags
+        return "train"
     if method == "POST":
         if (method, route) in TRAIN_ROUTES or route == "/v1/datasets" or route.startswith("/v1/datasets/"):
             return "train"

@@ -88,3 +88,17 @@ def test_replicas_count_in_the_work_limit(client, settings):
     msg = error_of(client.post(f"/v1/models/{mid}/samples",
                                json={"n_samples": 10, "sampler": "pt", "n_replicas": 2, "steps": 100}), 413)
     assert "replicas" in msg
+
+
+def test_a_pt_training_job_reports_the_final_evaluation_and_samples_start_from_its_chains(client, worker):
+    from tests.api.helpers import digits_dataset, train_model
+
+    ds = digits_dataset(client)
+    job = train_model(client, worker, ds["id"], method="pt", n_replicas=4, n_chains=20,
+                      model={"n_hidden": 12})
+    result = job["result"]
+    assert result["final_log_z_method"] == "exact" and result["final_ll_train"] < 0
+    assert result["final_free_energy_samples"] is not None and result["final_free_energy_data"] is not None
+    assert 0 <= result["final_swap_acceptance_min"] <= 1
+    body = ok(client.post(f"/v1/models/{job['model_id']}/samples", json={"n_samples": 20, "seed": 1}))
+    assert body["sampler"] == "gibbs" and body["init"] == "chains" and body["diagnostics"]["steps"] == body["steps"]

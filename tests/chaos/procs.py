@@ -136,7 +136,8 @@ def models_per_job(ctx: ServiceContext) -> dict[str, int]:
 def model_weights(ctx: ServiceContext, model_id: str) -> dict[str, np.ndarray]:
     with ctx.db.session() as s:
         key = s.get(Model, model_id).weights_key  # type: ignore[union-attr]
-    return load_numpy(ctx.store.get_bytes(key))
+    # the model's tensors (the file may also hold the stored sampling chains: not weights)
+    return {k: v for k, v in load_numpy(ctx.store.get_bytes(key)).items() if k != "persistent_chains"}
 
 
 def reference_weights(ctx: ServiceContext, job_id: str) -> dict[str, np.ndarray]:

@@ -32,8 +32,12 @@ class ModelSpec(BaseModel):
 class TrainingOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    method: Literal["cd", "pcd"] = Field(_D.method, description="cd: contrastive divergence CD-k; pcd: persistent CD.")
-    k: int = Field(_D.k, ge=1, le=1000, description="Gibbs steps in the negative phase.")
+    method: Literal["cd", "pcd", "pt"] = Field(_D.method, description="cd: contrastive divergence CD-k; pcd: "
+                                               "persistent CD; pt: persistent parallel-tempering chains (n_replicas "
+                                               "replicas from the model down to the data's base rate, one swap round "
+                                               "per sweep), which keeps the negative phase in equilibrium.")
+    k: int = Field(_D.k, ge=1, le=1000, description="Gibbs steps (pt: sweeps, each with a swap round) in the negative "
+                   "phase of each update.")
     epochs: int = Field(_D.epochs, ge=1, description="Passes over the training data (limit: RBM_MAX_EPOCHS).")
     batch_size: int = Field(_D.batch_size, ge=1, le=100_000)
     learning_rate: float = Field(_D.learning_rate, gt=0, le=10)
@@ -46,7 +50,10 @@ class TrainingOptions(BaseModel):
                                      "ascent; default (null): on for gaussian models.")
     seed: int = Field(_D.seed, ge=0, lt=2**63, description="Same seed + same data + same device = same weights.")
     validation_fraction: float = Field(_D.validation_fraction, ge=0, le=0.5, description="Held out for validation metrics.")
-    n_chains: int | None = Field(_D.n_chains, ge=1, le=100_000, description="PCD: persistent chains (default: batch_size).")
+    n_chains: int | None = Field(_D.n_chains, ge=1, le=100_000, description="pcd / pt: persistent chains (default: "
+                                 "batch_size); they are stored with the model, and sampling starts from them.")
+    n_replicas: int = Field(_D.n_replicas, ge=2, le=64, description="pt: replicas per chain (evenly spaced betas "
+                            "from 1 to 0); each costs one Gibbs sweep per step.")
     monitor_size: int = Field(_D.monitor_size, ge=1, le=100_000, description="Vectors used for per-epoch metrics.")
     centering: bool = Field(_D.centering, description="Centred gradient (Melchior et al. 2016): offsets for visible "
                             "and hidden units; weights are still stored in the standard form.")

@@ -4,16 +4,56 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+import torch
+
 from app.datasets.arrays import dataset_arrays
 from app.datasets.service import get_dataset
 from app.features.final import final_probe
 from app.features.service import featurizer
 from app.jobs.kinds.train import TrainJob
+from app.rbm.evaluation import evaluate_model
 from app.rbm.io import to_safetensors_bytes
 from app.worker.job_run import JobRun, StoredModel
 from app.worker.training import build_run
 
 log = logging.getLogger(__name__)
+
+#: Rows of each split the final evaluation scores (a seeded subset).
+_EVAL_ROWS = 5000
+
+
+def _subset(rows, seed: int) -> torch.Tensor | None:
+    if rows is None or rows.shape[0] == 0:
+        return None
+    pick = np.sort(np.random.default_rng(seed).permutation(rows.shape[0])[:_EVAL_ROWS])
+    if isinstance(rows, torch.Tensor):
+        return rows[torch.from_numpy(pick).to(rows.device)].cpu()
+    return torch.from_numpy(np.asarray(rows[pick], dtype=np.float32))
+
+
+def final_evaluation(job: JobRun, spec: TrainJob, dataset, trainer, user_model, cpu) -> tuple[dict, torch.Tensor | None]:
+    """The finished model's honest metrics (``app.rbm.evaluation``: log-likelihood bracket or exact
+    value, the free energy of its own equilibrium samples beside the data's) within
+    RBM_FINAL_EVALUATION_SECONDS, and the equilibrium chains to store with it."""
+    same_units = trainer.model is user_model  # gaussian standardised training runs in other units
+    chains = trainer.persistent_chains() if same_units else None
+    chains = None if chains is None else chains.cpu()
+    budget = job.settings.final_evaluation_seconds
+    if budget <= 0:
+        return {}, chains
+    if same_units:  # the trainer's rows: no second copy (the validation rows are the test split or a held-out part)
+        train, test = trainer.data, trainer.validation
+    else:
+        train, test = dataset_arrays(dataset, job.store)  # user units, memory-mapped where stored
+    try:
+        ev = evaluate_model(cpu, _subset(train, spec.training.seed), _subset(test, spec.training.seed + 1),
+                            chains=chains, budget_seconds=budget, seed=spec.training.seed,
+                            exact_bits=job.settings.auto_exact_bits)
+    except Exception as exc:  # noqa: BLE001 - an evaluation failure must not lose a trained model
+        log.warning("job %s: final evaluation failed: %s", job.job_id, exc)
+        return {"final_evaluation_error": str(exc)}, chains
+    return ev.to_metrics(), ev.chains
 
 
 def run(job: JobRun, spec: TrainJob) -> None:
@@ -35,9 +75,11 @@ def run(job: JobRun, spec: TrainJob) -> None:
 
     model = built.model if trainer.epoch >= trainer.config.epochs else trainer.fit(on_epoch)
     cpu = model.to(device="cpu")
+    evaluation, chains = final_evaluation(job, spec, dataset, trainer, built.model, cpu)
     # labelled data: a linear probe on p(h|v) beside one on the inputs (labels never reach training)
     probe = final_probe(dataset, job.store, job.settings, featurizer(cpu, None)[0], seed=spec.training.seed)
-    job.succeed(StoredModel(weights=to_safetensors_bytes(cpu, {"job_id": job.job_id}),
+    job.succeed(StoredModel(weights=to_safetensors_bytes(cpu, {"job_id": job.job_id}, chains=chains),
                             visible_type=cpu.visible_type, n_visible=cpu.n_visible, n_hidden=cpu.n_hidden,
                             image_shape=image_shape, training=spec.training.model_dump(mode="json"),
-                            metrics={**job.last_metrics, **probe}), result=probe or None)
+                            metrics={**job.last_metrics, **probe, **evaluation}),
+                result={**probe, **evaluation} or None)
