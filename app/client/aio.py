@@ -186,6 +186,17 @@ class AsyncRBMClient:
         """Mean-field reconstructions v -> p(h|v) -> E[v|h] (a DBN: up to ``layer`` and back down)."""
         return await self._send(calls.reconstruct(model_id, data, layer))
 
+    # -- wave functions (kind vmc) -----------------------------------------------------------
+    async def submit_vmc_job(self, system: dict[str, Any], *, model: dict[str, Any] | None = None,
+                             vmc: dict[str, Any] | None = None, name: str | None = None) -> Resource:
+        return await self._send(calls.submit_vmc_job(system, model, vmc, name))
+
+    async def energy(self, model_id: str, n_samples: int = 100_000, seed: int = 0) -> calls.Energy:
+        return await self._send(calls.energy(model_id, n_samples, seed))
+
+    async def log_psi(self, model_id: str, data: ArrayLike) -> np.ndarray:
+        return await self._send(calls.log_psi(model_id, data))
+
     async def features(self, model_id: str, dataset_id: str, split: str = "train", layer: int | None = None,
                  limit: int | None = None) -> calls.Features:
         """A dataset split's features under the model (``.features``, ``.labels`` where it has them)."""

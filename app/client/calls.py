@@ -263,6 +263,31 @@ def reconstruct(model_id: str, data: ArrayLike, layer: int | None = None) -> Cal
                 json=_clean({"data": rows(data), "layer": layer}))
 
 
+class Energy(TypedDict):
+    energy: float
+    energy_error: float
+    variance: float
+    acceptance: float
+    n_samples: int
+    exact_energy: float | None
+    relative_error: float | None
+
+
+def submit_vmc_job(system: dict[str, Any], model: dict[str, Any] | None, vmc: dict[str, Any] | None,
+                   name: str | None) -> Call[Resource]:
+    body = _clean({"kind": "vmc", "system": system, "name": name,
+                   "model": None if model is None else _clean(model), "vmc": None if vmc is None else _clean(vmc)})
+    return Call("POST", "/v1/jobs", _json, json=body)
+
+
+def energy(model_id: str, n_samples: int, seed: int) -> Call[Energy]:
+    return Call("POST", f"/v1/models/{model_id}/energy", _json, json={"n_samples": n_samples, "seed": seed})
+
+
+def log_psi(model_id: str, data: ArrayLike) -> Call[np.ndarray]:
+    return Call("POST", f"/v1/models/{model_id}/log-psi", _array("log_psi"), json={"data": rows(data)})
+
+
 @dataclass(frozen=True)
 class Features:
     """``features (n, width)`` float32 at ``layer``; ``labels (n,)`` int64 or None."""

@@ -188,6 +188,21 @@ class RBMClient:
         """Mean-field reconstructions v -> p(h|v) -> E[v|h] (a DBN: up to ``layer`` and back down)."""
         return self._send(calls.reconstruct(model_id, data, layer))
 
+    # -- wave functions (kind vmc) -----------------------------------------------------------
+    def submit_vmc_job(self, system: dict[str, Any], *, model: dict[str, Any] | None = None,
+                       vmc: dict[str, Any] | None = None, name: str | None = None) -> Resource:
+        """Variational Monte Carlo, e.g. ``system={"type": "tfim", "n_spins": 20}``; the job's model is a
+        wave function (kind ``wavefunction``) and ``result`` holds its energy against the exact one."""
+        return self._send(calls.submit_vmc_job(system, model, vmc, name))
+
+    def energy(self, model_id: str, n_samples: int = 100_000, seed: int = 0) -> calls.Energy:
+        """Energy of a wave function by sampling |psi|^2 (blocking error, exact energy where known)."""
+        return self._send(calls.energy(model_id, n_samples, seed))
+
+    def log_psi(self, model_id: str, data: ArrayLike) -> np.ndarray:
+        """log |psi| of each configuration (coordinates, or spins -1/+1)."""
+        return self._send(calls.log_psi(model_id, data))
+
     def features(self, model_id: str, dataset_id: str, split: str = "train", layer: int | None = None,
                  limit: int | None = None) -> calls.Features:
         """A dataset split's features under the model (``.features``, ``.labels`` where it has them)."""
