@@ -206,6 +206,19 @@ def submit_dbn_job(dataset_id: str, layers: Sequence[int], visible: str, name: s
     return Call("POST", "/v1/jobs", _json, json=body)
 
 
+def submit_spec(spec: dict[str, Any]) -> Call[Resource]:
+    """Any job kind, the body as POST /v1/jobs takes it."""
+    return Call("POST", "/v1/jobs", _json, json=spec)
+
+
+def submit_estimate_job(model_id: str, partition_function: dict[str, Any],
+                        log_likelihood: dict[str, Any] | None, name: str | None) -> Call[Resource]:
+    body = _clean({"kind": "estimate", "model_id": model_id, "name": name,
+                   "estimate": _clean({"partition_function": _clean(partition_function),
+                                       "log_likelihood": None if log_likelihood is None else _clean(log_likelihood)})})
+    return Call("POST", "/v1/jobs", _json, json=body)
+
+
 def list_jobs(limit: int, cursor: str | None, status: str | None) -> Call[Page]:
     return _page("/v1/jobs", limit, cursor, status=status)
 

@@ -204,6 +204,25 @@ def watch_job(rbm: RBMClient, job_id: str, epochs: int) -> None:
     fail(f"job {job_id} {status}{': ' + final['error'] if final.get('error') else ''}")
 
 
+@app.command()
+def estimate(ctx: typer.Context, model: str,
+             method: Annotated[str, typer.Option(help="auto, exact or ais")] = "auto",
+             runs: Annotated[Optional[int], typer.Option(help="AIS runs")] = None,
+             betas: Annotated[Optional[int], typer.Option(help="AIS inverse temperatures")] = None,
+             seed: Annotated[Optional[int], typer.Option()] = None,
+             split: Annotated[Optional[str], typer.Option(help="also the mean log-likelihood of this split "
+                                                          "(train, test, all) of the model's data")] = None,
+             watch: Annotated[bool, typer.Option("--watch", help="follow it and print the result")] = False) -> None:
+    """Estimate log Z (and a log-likelihood) as a job on a worker: for estimations too long for a request."""
+    rbm = client(ctx)
+    job = rbm.submit_estimate_job(model, method=method, n_runs=runs, n_betas=betas, seed=seed,
+                                  log_likelihood=None if split is None else {"split": split})
+    console.print(f"job {job['id']} queued")
+    if watch:
+        watch_job(rbm, job["id"], job["progress"]["steps"])
+        console.print_json(data=rbm.job(job["id"])["result"])
+
+
 @jobs_app.command("ls")
 def jobs_ls(ctx: typer.Context, limit: int = 50,
             status: Annotated[Optional[str], typer.Option(help="Only jobs with this status.")] = None) -> None:

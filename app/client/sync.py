@@ -93,6 +93,18 @@ class RBMClient:
         """Start training; ``training`` takes the options of POST /v1/jobs (epochs, learning_rate, ...)."""
         return self._send(calls.submit_job(dataset_id, n_hidden, visible, name, training))
 
+    def submit(self, spec: dict[str, Any]) -> Resource:
+        """Submit a job of any kind: ``spec`` is the body of POST /v1/jobs (``kind`` included)."""
+        return self._send(calls.submit_spec(spec))
+
+    def submit_estimate_job(self, model_id: str, *, method: str = "auto", n_runs: int | None = None,
+                            n_betas: int | None = None, seed: int | None = None,
+                            log_likelihood: dict[str, Any] | None = None, name: str | None = None) -> Resource:
+        """log Z (and, with ``log_likelihood={"split": "test"}``, the mean log-likelihood) on a
+        worker; ``wait()`` for it, then read ``result``. Fills the model's log Z cache."""
+        pf = {"method": method, "n_runs": n_runs, "n_betas": n_betas, "seed": seed}
+        return self._send(calls.submit_estimate_job(model_id, pf, log_likelihood, name))
+
     def submit_dbn_job(self, dataset_id: str, layers: Sequence[int], *,
                          visible: Literal["bernoulli", "gaussian"] = "bernoulli", name: str | None = None,
                          layers_training: Sequence[dict[str, Any]] | None = None, **training: Any) -> Resource:

@@ -75,3 +75,17 @@ def test_server_errors_are_one_line_and_exit_1(rbm):
     assert "key=value" in run("datasets", "add", "digits", "--param", "oops", code=1)
     result = runner.invoke(cli.app, ["datasets", "add", "no-such-builtin"])
     assert result.exit_code == 1 and "error" in result.output
+
+
+def test_estimate_runs_log_z_as_a_job_and_prints_the_result(rbm, client, worker):
+    import threading
+
+    from tests.api.helpers import train_model, upload_array
+
+    ds = upload_array(client, (np.random.default_rng(0).random((50, 6)) < 0.5).astype(np.float32))
+    model_id = train_model(client, worker, ds["id"])["model_id"]
+    runner_thread = threading.Timer(0.3, worker.run_until_idle)
+    runner_thread.start()
+    out = run("estimate", model_id, "--method", "exact", "--watch")
+    runner_thread.join()
+    assert "queued" in out and '"method": "exact"' in out and "log_z" in out
