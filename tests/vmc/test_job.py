@@ -26,7 +26,7 @@ def test_vmc_job_reports_every_iteration_and_stores_a_wavefunction(client, worke
     assert res["relative_error"] == pytest.approx(abs(res["energy"] - exact) / abs(exact))
     assert res["relative_error"] < 2e-3 and res["energy_error"] > 0 and res["n_samples"] >= 20_000
     model = ok(client.get(f"/v1/models/{job['model_id']}"))
-    assert model["kind"] == "wavefunction" and model["n_visible"] == 6 and model["n_hidden"] == 6
+    assert model["kind"] == "wavefunction" and model["n_visible"] == 6 and model["n_hidden"] == 12
     assert model["info"]["system"]["type"] == "tfim"
 
 

@@ -60,3 +60,19 @@ def test_energy_of_an_rbm_model_is_a_clear_422(client, worker):
     job = train_model(client, worker, ds["id"], epochs=1)
     msg = error_of(client.post(f"/v1/models/{job['model_id']}/energy", json={"n_samples": 10}), 422)
     assert "wavefunction" in msg
+
+
+def test_python_client_submits_vmc_and_queries_the_wavefunction(client, worker):
+    from app.client import RBMClient
+
+    rbm = RBMClient(http=client, retries=0)
+    job = rbm.submit_vmc_job({"type": "harmonic_trap", "n_particles": 2, "dim": 2},
+                             vmc={"iterations": 5, "n_samples": 400, "n_chains": 100, "eval_samples": 2000})
+    worker.run_until_idle()
+    job = rbm.job(job["id"])
+    assert job["status"] == "succeeded", job
+    mid = job["model_id"]
+    e = rbm.energy(mid, n_samples=5000, seed=1)
+    assert abs(e["energy"] - 2.0) < 1e-3 and e["exact_energy"] == 2.0
+    x = np.zeros((2, 4))
+    assert rbm.log_psi(mid, x).shape == (2,)
