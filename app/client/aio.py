@@ -67,17 +67,21 @@ class AsyncRBMClient:
         """The built-in data sets and their parameter schemas."""
         return await self._send(calls.builtins())
 
-    async def create_builtin(self, builtin: str, params: dict[str, Any] | None = None, name: str | None = None) -> Resource:
-        return await self._send(calls.create_builtin(builtin, params, name))
+    async def create_builtin(self, builtin: str, params: dict[str, Any] | None = None, name: str | None = None,
+                             tags: dict[str, str] | None = None) -> Resource:
+        return await self._send(calls.create_builtin(builtin, params, name, tags))
 
     async def upload_dataset(self, file: FileLike | np.ndarray, name: str | None = None,
-                       label_column: str | None = None) -> Resource:
+                       label_column: str | None = None, tags: dict[str, str] | None = None,
+                       image_shape: Sequence[int] | None = None) -> Resource:
         """Upload a .npy/.npz/.csv file (path or bytes) or an array (sent as .npy); labels ride in an
         .npz as 'y' (+ 'y_test') or in the CSV column ``label_column``."""
-        return await self._send(calls.upload_dataset(file, name, label_column))
+        return await self._send(calls.upload_dataset(file, name, label_column, tags, image_shape))
 
-    async def datasets(self, limit: int = 50, cursor: str | None = None) -> Page:
-        return await self._send(calls.list_datasets(limit, cursor))
+    async def datasets(self, limit: int = 50, cursor: str | None = None, *, name: str | None = None,
+                       tags: dict[str, str] | None = None, builtin: str | None = None) -> Page:
+        """Newest first; ``tags`` filters (all must match)."""
+        return await self._send(calls.list_datasets(limit, cursor, name, tags, builtin))
 
     async def dataset(self, dataset_id: str) -> Resource:
         return await self._send(calls.get_dataset(dataset_id))
@@ -87,9 +91,10 @@ class AsyncRBMClient:
 
     # -- jobs ---------------------------------------------------------------------------
     async def submit_job(self, dataset_id: str, n_hidden: int, *, visible: Literal["bernoulli", "gaussian"] = "bernoulli",
-                   name: str | None = None, **training: Any) -> Resource:
+                   name: str | None = None, tags: dict[str, str] | None = None, priority: int | None = None,
+                   **training: Any) -> Resource:
         """Start training; ``training`` takes the options of POST /v1/jobs (epochs, learning_rate, ...)."""
-        return await self._send(calls.submit_job(dataset_id, n_hidden, visible, name, training))
+        return await self._send(calls.submit_job(dataset_id, n_hidden, visible, name, training, tags, priority))
 
     async def submit(self, spec: dict[str, Any]) -> Resource:
         """Submit a job of any kind: ``spec`` is the body of POST /v1/jobs (``kind`` included)."""
@@ -111,8 +116,13 @@ class AsyncRBMClient:
         return await self._send(calls.submit_dbn_job(dataset_id, layers, visible, name,
                                                  None if layers_training is not None else training, layers_training))
 
-    async def jobs(self, limit: int = 50, cursor: str | None = None, status: str | None = None) -> Page:
-        return await self._send(calls.list_jobs(limit, cursor, status))
+    async def jobs(self, limit: int = 50, cursor: str | None = None, status: str | None = None, **filters: Any) -> Page:
+        """Newest first; ``filters``: kind, dataset_id, sweep_id, name, tags (a dict, all must match)."""
+        return await self._send(calls.list_jobs(limit, cursor, status, **filters))
+
+    async def compare(self, job_ids: Sequence[str]) -> Resource:
+        """Jobs side by side: ``options`` (path -> one value per job), ``differing``, final ``metrics``."""
+        return await self._send(calls.compare_jobs(job_ids))
 
     async def job(self, job_id: str) -> Resource:
         return await self._send(calls.get_job(job_id))
@@ -164,8 +174,35 @@ class AsyncRBMClient:
                                       TimeoutError(f"job {job_id} is still {job['status']}"))
 
     # -- models -------------------------------------------------------------------------
-    async def models(self, limit: int = 50, cursor: str | None = None) -> Page:
-        return await self._send(calls.list_models(limit, cursor))
+    async def models(self, limit: int = 50, cursor: str | None = None, **filters: Any) -> Page:
+        """Newest first; ``filters``: name, tags (a dict), dataset_id, job_id, kind, source."""
+        return await self._send(calls.list_models(limit, cursor, **filters))
+
+    async def update_model(self, model_id: str, *, name: str | None = None, tags: dict[str, str] | None = None) -> Resource:
+        """Rename and/or retag a model (tags replace the old ones)."""
+        return await self._send(calls.update_model(model_id, name, tags))
+
+    # -- sweeps -------------------------------------------------------------------------
+    async def create_sweep(self, base: dict[str, Any], *, grid: dict[str, list[Any]] | None = None,
+                           random: dict[str, dict[str, Any]] | None = None, count: int | None = None,
+                           metric: str = "reconstruction_error", goal: str = "min", name: str | None = None,
+                           **options: Any) -> Resource:
+        """One job per grid point or random draw over ``base`` (a POST /v1/jobs body); ``options``:
+        tags, seed, priority."""
+        body = {"base": base, "grid": grid, "random": random, "count": count, "metric": metric, "goal": goal,
+                "name": name, **options}
+        return await self._send(calls.create_sweep({k: v for k, v in body.items() if v is not None}))
+
+    async def sweep(self, sweep_id: str) -> Resource:
+        """The sweep's jobs ranked by its metric, ``best`` (job and model), ``done``."""
+        return await self._send(calls.get_sweep(sweep_id))
+
+    async def sweeps(self, limit: int = 20, cursor: str | None = None, *, name: str | None = None,
+                     tags: dict[str, str] | None = None) -> Page:
+        return await self._send(calls.list_sweeps(limit, cursor, name, tags))
+
+    async def cancel_sweep(self, sweep_id: str) -> Resource:
+        return await self._send(calls.cancel_sweep(sweep_id))
 
     async def model(self, model_id: str) -> Resource:
         return await self._send(calls.get_model(model_id))
@@ -246,8 +283,9 @@ class AsyncRBMClient:
                             dataset_id: str | None = None) -> bytes:
         return await self._send(calls.reconstructions_png(model_id, n, split, seed, dataset_id))
 
-    async def curves_png(self, job_id: str) -> bytes:
-        return await self._send(calls.curves_png(job_id))
+    async def curves_png(self, job_id: str, others: Sequence[str] | None = None) -> bytes:
+        """The job's per-epoch metrics; with ``others``, those jobs' curves in the same panels."""
+        return await self._send(calls.curves_png(job_id, others))
 
     async def ising_curves_png(self, L: int | None = None, *, n: int = 500, steps: int = 200, seed: int = 0) -> bytes:
         return await self._send(calls.ising_curves_png(L, n, steps, seed))

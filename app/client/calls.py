@@ -4,6 +4,7 @@ clients only differ in how they send a ``Call``, so the API is described once, h
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,18 +170,32 @@ def builtins() -> Call[list[dict[str, Any]]]:
     return Call("GET", "/v1/datasets/builtins", _json)
 
 
-def create_builtin(builtin: str, params: dict[str, Any] | None, name: str | None) -> Call[Resource]:
-    return Call("POST", "/v1/datasets/builtin", _json, json=_clean({"builtin": builtin, "params": params or {}, "name": name}))
+def create_builtin(builtin: str, params: dict[str, Any] | None, name: str | None,
+                   tags: dict[str, str] | None = None) -> Call[Resource]:
+    return Call("POST", "/v1/datasets/builtin", _json,
+                json=_clean({"builtin": builtin, "params": params or {}, "name": name, "tags": tags}))
 
 
-def upload_dataset(file: FileLike | np.ndarray, name: str | None, label_column: str | None = None) -> Call[Resource]:
+def upload_dataset(file: FileLike | np.ndarray, name: str | None, label_column: str | None = None,
+                   tags: dict[str, str] | None = None, image_shape: Sequence[int] | None = None) -> Call[Resource]:
     filename, content = file_bytes(file)
     return Call("POST", "/v1/datasets", _json, files={"file": (filename, content)},
-                data=_clean({"name": name, "label_column": label_column}))
+                data=_clean({"name": name, "label_column": label_column, "tags": _tags_form(tags),
+                             "image_shape": None if image_shape is None else ",".join(str(int(s)) for s in image_shape)}))
 
 
-def list_datasets(limit: int, cursor: str | None) -> Call[Page]:
-    return _page("/v1/datasets", limit, cursor)
+def _tags_form(tags: dict[str, str] | None) -> str | None:
+    return None if tags is None else json.dumps(tags)
+
+
+def _tag_params(tags: dict[str, str] | None) -> list[str] | None:
+    """{"team": "vision"} -> ["team:vision"]: ?tag= filters, all must match."""
+    return None if not tags else [f"{k}:{v}" for k, v in tags.items()]
+
+
+def list_datasets(limit: int, cursor: str | None, name: str | None = None, tags: dict[str, str] | None = None,
+                  builtin: str | None = None) -> Call[Page]:
+    return _page("/v1/datasets", limit, cursor, name=name, tag=_tag_params(tags), builtin=builtin)
 
 
 def get_dataset(dataset_id: str) -> Call[Resource]:
@@ -191,9 +206,10 @@ def delete_dataset(dataset_id: str) -> Call[None]:
     return Call("DELETE", f"/v1/datasets/{dataset_id}", _none)
 
 
-def submit_job(dataset_id: str, n_hidden: int, visible: str, name: str | None, training: dict[str, Any]) -> Call[Resource]:
-    body = _clean({"dataset_id": dataset_id, "name": name, "model": {"n_hidden": n_hidden, "visible": visible},
-                   "training": _clean(training)})
+def submit_job(dataset_id: str, n_hidden: int, visible: str, name: str | None, training: dict[str, Any],
+               tags: dict[str, str] | None = None, priority: int | None = None) -> Call[Resource]:
+    body = _clean({"dataset_id": dataset_id, "name": name, "tags": tags, "priority": priority,
+                   "model": {"n_hidden": n_hidden, "visible": visible}, "training": _clean(training)})
     return Call("POST", "/v1/jobs", _json, json=body)
 
 
@@ -219,8 +235,15 @@ def submit_estimate_job(model_id: str, partition_function: dict[str, Any],
     return Call("POST", "/v1/jobs", _json, json=body)
 
 
-def list_jobs(limit: int, cursor: str | None, status: str | None) -> Call[Page]:
-    return _page("/v1/jobs", limit, cursor, status=status)
+def list_jobs(limit: int, cursor: str | None, status: str | None, *, kind: str | None = None,
+              dataset_id: str | None = None, sweep_id: str | None = None, name: str | None = None,
+              tags: dict[str, str] | None = None) -> Call[Page]:
+    return _page("/v1/jobs", limit, cursor, status=status, kind=kind, dataset_id=dataset_id, sweep_id=sweep_id,
+                 name=name, tag=_tag_params(tags))
+
+
+def compare_jobs(job_ids: Sequence[str]) -> Call[Resource]:
+    return Call("GET", "/v1/jobs/compare", _json, params={"ids": ",".join(job_ids)})
 
 
 def get_job(job_id: str, wait: float = 0) -> Call[Resource]:
@@ -233,8 +256,31 @@ def cancel_job(job_id: str) -> Call[Resource]:
     return Call("POST", f"/v1/jobs/{job_id}/cancel", _json)
 
 
-def list_models(limit: int, cursor: str | None) -> Call[Page]:
-    return _page("/v1/models", limit, cursor)
+def list_models(limit: int, cursor: str | None, *, name: str | None = None, tags: dict[str, str] | None = None,
+                dataset_id: str | None = None, job_id: str | None = None, kind: str | None = None,
+                source: str | None = None) -> Call[Page]:
+    return _page("/v1/models", limit, cursor, name=name, tag=_tag_params(tags), dataset_id=dataset_id,
+                 job_id=job_id, kind=kind, source=source)
+
+
+def update_model(model_id: str, name: str | None, tags: dict[str, str] | None) -> Call[Resource]:
+    return Call("PATCH", f"/v1/models/{model_id}", _json, json=_clean({"name": name, "tags": tags}))
+
+
+def create_sweep(body: dict[str, Any]) -> Call[Resource]:
+    return Call("POST", "/v1/sweeps", _json, json=body)
+
+
+def list_sweeps(limit: int, cursor: str | None, name: str | None = None, tags: dict[str, str] | None = None) -> Call[Page]:
+    return _page("/v1/sweeps", limit, cursor, name=name, tag=_tag_params(tags))
+
+
+def get_sweep(sweep_id: str) -> Call[Resource]:
+    return Call("GET", f"/v1/sweeps/{sweep_id}", _json)
+
+
+def cancel_sweep(sweep_id: str) -> Call[Resource]:
+    return Call("POST", f"/v1/sweeps/{sweep_id}/cancel", _json)
 
 
 def get_model(model_id: str) -> Call[Resource]:
@@ -363,8 +409,8 @@ def reconstructions_png(model_id: str, n: int, split: str, seed: int, dataset_id
     return _png(f"/v1/models/{model_id}/reconstructions.png", n=n, split=split, seed=seed, dataset_id=dataset_id)
 
 
-def curves_png(job_id: str) -> Call[bytes]:
-    return _png(f"/v1/jobs/{job_id}/curves.png")
+def curves_png(job_id: str, others: Sequence[str] | None = None) -> Call[bytes]:
+    return _png(f"/v1/jobs/{job_id}/curves.png", ids=",".join(others) if others else None)
 
 
 def ising_curves_png(L: int | None, n: int, steps: int, seed: int) -> Call[bytes]:

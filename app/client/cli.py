@@ -63,9 +63,11 @@ app = typer.Typer(cls=_Group, help="Train and query RBMs on an rbm-service serve
 datasets_app = typer.Typer(cls=_Group, help="Data sets: add a built-in, upload, list.", no_args_is_help=True)
 jobs_app = typer.Typer(cls=_Group, help="Training jobs: list, watch, wait, cancel.", no_args_is_help=True)
 models_app = typer.Typer(cls=_Group, help="Trained and uploaded models.", no_args_is_help=True)
+sweeps_app = typer.Typer(cls=_Group, help="Sweeps: many jobs over a grid or random options, ranked.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(models_app, name="models")
+app.add_typer(sweeps_app, name="sweeps")
 
 
 def make_client(url: str | None, api_key: str | None) -> RBMClient:
@@ -107,6 +109,21 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def parse_tags(items: list[str]) -> dict[str, str] | None:
+    """``key:value`` options -> {"key": "value"}; None when there are none."""
+    tags: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            fail(f"--tag needs key:value, got {item!r}")
+        tags[key] = value
+    return tags or None
+
+
+def show_tags(tags: dict[str, str] | None) -> str | None:
+    return ", ".join(f"{k}:{v}" for k, v in tags.items()) if tags else None
+
+
 ID_COLUMNS = {"id", "dataset", "model"}
 
 
@@ -124,26 +141,34 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 @datasets_app.command("add")
 def datasets_add(ctx: typer.Context, builtin: Annotated[str, typer.Argument(help="digits, mnist, ising, bars-and-stripes")],
                  param: Annotated[list[str], typer.Option("--param", "-p", help="k=v, repeatable")] = [],  # noqa: B006
-                 name: Annotated[Optional[str], typer.Option(help="A name for the data set.")] = None) -> None:
+                 name: Annotated[Optional[str], typer.Option(help="A name for the data set.")] = None,
+                 tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
+                 ) -> None:
     """Create a data set from a built-in generator; prints its id."""
-    ds = client(ctx).create_builtin(builtin, parse_params(param), name)
+    ds = client(ctx).create_builtin(builtin, parse_params(param), name, parse_tags(tag))
     console.print(f"dataset [bold]{ds['id']}[/bold]: {ds['name']}, {ds['n_samples']} x {ds['n_features']}")
 
 
 @datasets_app.command("upload")
 def datasets_upload(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-                    name: Annotated[Optional[str], typer.Option()] = None) -> None:
+                    name: Annotated[Optional[str], typer.Option()] = None,
+                    tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
+                    image_shape: Annotated[Optional[str], typer.Option(help="height,width of a row as an image, "
+                                                                       "e.g. 8,8")] = None) -> None:
     """Upload a .npy, .npz or .csv file (one vector per row)."""
-    ds = client(ctx).upload_dataset(file, name)
+    shape = None if image_shape is None else [int(p) for p in image_shape.replace("x", ",").split(",")]
+    ds = client(ctx).upload_dataset(file, name, tags=parse_tags(tag), image_shape=shape)
     console.print(f"dataset [bold]{ds['id']}[/bold]: {ds['name']}, {ds['n_samples']} x {ds['n_features']}")
 
 
 @datasets_app.command("ls")
-def datasets_ls(ctx: typer.Context, limit: int = 50) -> None:
-    """List data sets, newest first."""
-    items = client(ctx).datasets(limit)["items"]
-    table("datasets", ["id", "name", "rows", "features", "type", "image"],
-          [[d["id"], d["name"], d["n_samples"], d["n_features"], d["value_type"],
+def datasets_ls(ctx: typer.Context, limit: int = 50, name: Annotated[Optional[str], typer.Option()] = None,
+                tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
+                ) -> None:
+    """List data sets, newest first (--name, --tag filter)."""
+    items = client(ctx).datasets(limit, name=name, tags=parse_tags(tag))["items"]
+    table("datasets", ["id", "name", "tags", "rows", "features", "type", "image"],
+          [[d["id"], d["name"], show_tags(d.get("tags")), d["n_samples"], d["n_features"], d["value_type"],
             "x".join(map(str, d["image_shape"])) if d.get("image_shape") else None] for d in items])
 
 
@@ -161,6 +186,8 @@ def train(ctx: typer.Context,
           visible: Annotated[str, typer.Option(help="bernoulli or gaussian.")] = "bernoulli",
           seed: Annotated[Optional[int], typer.Option()] = None,
           name: Annotated[Optional[str], typer.Option()] = None,
+          tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
+          priority: Annotated[Optional[int], typer.Option(help="Higher runs first (default 0).")] = None,
           watch: Annotated[bool, typer.Option("--watch", "-w", help="Show live progress until the job ends.")] = False,
           ) -> None:
     """Submit a training job (an RBM with --hidden, a DBN with --layers); with --watch, follow it."""
@@ -173,9 +200,12 @@ def train(ctx: typer.Context,
             sizes = [int(n) for n in layers.split(",") if n.strip()]
         except ValueError:
             fail(f"--layers takes hidden sizes separated by commas, like 500,500; got {layers!r}")
+        if tag or priority is not None:
+            fail("--tag and --priority apply to RBM jobs (--hidden); a DBN job takes --name")
         job = client(ctx).submit_dbn_job(dataset, sizes, visible=visible, name=name, **options)  # type: ignore[arg-type]
     else:
-        job = client(ctx).submit_job(dataset, hidden, visible=visible, name=name, **options)  # type: ignore[arg-type]
+        job = client(ctx).submit_job(dataset, hidden, visible=visible, name=name, tags=parse_tags(tag),  # type: ignore[arg-type]
+                                     priority=priority, **options)
     console.print(f"job [bold]{job['id']}[/bold] {job['status']}")
     if watch:
         watch_job(client(ctx), job["id"], job["progress"]["epochs"])
@@ -225,12 +255,48 @@ def estimate(ctx: typer.Context, model: str,
 
 @jobs_app.command("ls")
 def jobs_ls(ctx: typer.Context, limit: int = 50,
-            status: Annotated[Optional[str], typer.Option(help="Only jobs with this status.")] = None) -> None:
+            status: Annotated[Optional[str], typer.Option(help="Only jobs with this status.")] = None,
+            kind: Annotated[Optional[str], typer.Option(help="Only jobs of this kind.")] = None,
+            dataset: Annotated[Optional[str], typer.Option(help="Only jobs on this dataset.")] = None,
+            sweep: Annotated[Optional[str], typer.Option(help="Only the jobs of this sweep.")] = None,
+            name: Annotated[Optional[str], typer.Option()] = None,
+            tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
+            ) -> None:
     """List jobs, newest first."""
-    items = client(ctx).jobs(limit, status=status)["items"]
-    table("jobs", ["id", "dataset", "status", "epoch", "model"],
-          [[j["id"], j["dataset_id"], j["status"], f"{j['progress']['epoch']}/{j['progress']['epochs']}", j["model_id"]]
-           for j in items])
+    items = client(ctx).jobs(limit, status=status, kind=kind, dataset_id=dataset, sweep_id=sweep, name=name,
+                             tags=parse_tags(tag))["items"]
+    table("jobs", ["id", "name", "kind", "status", "step", "tags", "dataset", "model"],
+          [[j["id"], j.get("name"), j.get("kind"), j["status"], f"{j['progress']['epoch']}/{j['progress']['epochs']}",
+            show_tags(j.get("tags")), j["dataset_id"], j["model_id"]] for j in items])
+
+
+@jobs_app.command("wait")
+def jobs_wait(ctx: typer.Context, job_id: str,
+              timeout: Annotated[Optional[float], typer.Option(help="Give up after this many seconds.")] = None) -> None:
+    """Wait for a job to end; prints its model id (for MODEL=$(rbm jobs wait $JOB)); exit 1 unless it succeeded."""
+    job = client(ctx).wait(job_id, timeout=timeout)
+    if job["status"] != "succeeded":
+        fail(f"job {job_id} {job['status']}{': ' + job['error'] if job.get('error') else ''}")
+    err_console.print(f"job {job_id} succeeded")
+    print(job["model_id"] or "")
+
+
+@jobs_app.command("compare")
+def jobs_compare(ctx: typer.Context, job_ids: Annotated[list[str], typer.Argument(help="Two or more job ids.")],
+                 all_options: Annotated[bool, typer.Option("--all", help="Every option, not only those that differ.")] = False,
+                 png: Annotated[Optional[Path], typer.Option(help="Also write their curves, overlaid, to this PNG.")] = None,
+                 ) -> None:
+    """Jobs side by side: the options that differ and the final metrics."""
+    rbm = client(ctx)
+    cmp = rbm.compare(job_ids)
+    heads = [j.get("name") or j["id"][:8] for j in cmp["jobs"]]
+    paths = list(cmp["options"]) if all_options else cmp["differing"]
+    rows = [[p, *cmp["options"][p]] for p in paths] + [[m, *(None if v is None else f"{v:.6g}" for v in vs)]
+                                                          for m, vs in cmp["metrics"].items()]
+    table("compare", ["", *heads], rows)
+    if png is not None:
+        png.write_bytes(rbm.curves_png(job_ids[0], job_ids[1:]))
+        console.print(f"wrote {png}")
 
 
 @jobs_app.command("watch")
@@ -248,11 +314,93 @@ def jobs_cancel(ctx: typer.Context, job_id: str) -> None:
 
 # -- models and queries ----------------------------------------------------------------------
 @models_app.command("ls")
-def models_ls(ctx: typer.Context, limit: int = 50) -> None:
+def models_ls(ctx: typer.Context, limit: int = 50, name: Annotated[Optional[str], typer.Option()] = None,
+              tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
+              dataset: Annotated[Optional[str], typer.Option(help="Only models trained on this dataset.")] = None,
+              job: Annotated[Optional[str], typer.Option(help="The model of this job.")] = None,
+              kind: Annotated[Optional[str], typer.Option(help="rbm, dbn or wavefunction.")] = None) -> None:
     """List models, newest first."""
-    items = client(ctx).models(limit)["items"]
-    table("models", ["id", "name", "visible", "n_visible", "n_hidden", "dataset"],
-          [[m["id"], m["name"], m["visible_type"], m["n_visible"], m["n_hidden"], m["dataset_id"]] for m in items])
+    items = client(ctx).models(limit, name=name, tags=parse_tags(tag), dataset_id=dataset, job_id=job, kind=kind)["items"]
+    table("models", ["id", "name", "kind", "tags", "visible", "n_visible", "n_hidden", "dataset"],
+          [[m["id"], m["name"], m.get("kind"), show_tags(m.get("tags")), m["visible_type"], m["n_visible"],
+            m["n_hidden"], m["dataset_id"]] for m in items])
+
+
+@models_app.command("tag")
+def models_tag(ctx: typer.Context, model_id: str, name: Annotated[Optional[str], typer.Option()] = None,
+               tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
+               ) -> None:
+    """Rename a model and/or replace its tags."""
+    model = client(ctx).update_model(model_id, name=name, tags=parse_tags(tag))
+    console.print(f"model {model['id']}: {model['name']} {show_tags(model.get('tags')) or ''}")
+
+
+# -- sweeps ----------------------------------------------------------------------------------
+def parse_grid(items: list[str]) -> dict[str, list[Any]]:
+    """``path=v1,v2`` options -> {path: [v1, v2]}; values read as JSON where they parse."""
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        path, sep, raw = item.partition("=")
+        if not sep or not path or not raw:
+            fail(f"--grid needs option.path=v1,v2, got {item!r}")
+        grid[path] = list(parse_params([f"v{i}={v}" for i, v in enumerate(raw.split(","))]).values())
+    return grid
+
+
+@sweeps_app.command("start")
+def sweeps_start(ctx: typer.Context,
+                 dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset id.")],
+                 hidden: Annotated[int, typer.Option("--hidden", help="Hidden units of the base spec.")],
+                 grid: Annotated[list[str], typer.Option("--grid", help="option.path=v1,v2 (repeatable), e.g. "
+                                                          "training.learning_rate=0.1,0.01")],
+                 epochs: Annotated[Optional[int], typer.Option(help="Epochs of every job.")] = None,
+                 metric: Annotated[str, typer.Option(help="The final metric that ranks the jobs.")] = "reconstruction_error",
+                 goal: Annotated[str, typer.Option(help="min or max.")] = "min",
+                 name: Annotated[Optional[str], typer.Option()] = None,
+                 priority: Annotated[Optional[int], typer.Option(help="Queue priority of every job.")] = None,
+                 watch: Annotated[bool, typer.Option("--watch", "-w", help="Wait for every job, then show the ranking.")] = False,
+                 ) -> None:
+    """Start a grid sweep over a train job's options; prints its id."""
+    base: dict[str, Any] = {"dataset_id": dataset, "model": {"n_hidden": hidden}}
+    if epochs is not None:
+        base["training"] = {"epochs": epochs}
+    rbm = client(ctx)
+    sweep = rbm.create_sweep(base, grid=parse_grid(grid), metric=metric, goal=goal, name=name, priority=priority)
+    console.print(f"sweep [bold]{sweep['id']}[/bold]: {sum(sweep['counts'].values())} jobs queued")
+    if watch:
+        for job in sweep["jobs"]:
+            rbm.wait(job["id"])
+        show_sweep(rbm.sweep(sweep["id"]))
+
+
+def show_sweep(sweep: dict[str, Any]) -> None:
+    paths = list(sweep["jobs"][0]["options"]) if sweep["jobs"] else []
+    table(f"sweep {sweep['id']} ({sweep['metric']}, {sweep['goal']})", ["id", "name", "status", *paths, "value", "model"],
+          [[j["id"], j["name"], j["status"], *(j["options"].get(p) for p in paths),
+            None if j["value"] is None else f"{j['value']:.6g}", j["model_id"]] for j in sweep["jobs"]])
+    best = sweep.get("best")
+    console.print(f"best: model [bold]{best['model_id']}[/bold] ({best['name']}, {best['value']:.6g})" if best
+                  else "best: none yet")
+
+
+@sweeps_app.command("show")
+def sweeps_show(ctx: typer.Context, sweep_id: str) -> None:
+    """A sweep's jobs, best first by its metric."""
+    show_sweep(client(ctx).sweep(sweep_id))
+
+
+@sweeps_app.command("ls")
+def sweeps_ls(ctx: typer.Context, limit: int = 20) -> None:
+    """List sweeps, newest first."""
+    table("sweeps", ["id", "name", "metric", "jobs", "done", "best model"],
+          [[s["id"], s["name"], f"{s['metric']} ({s['goal']})", sum(s["counts"].values()), s["done"],
+            (s.get("best") or {}).get("model_id")] for s in client(ctx).sweeps(limit)["items"]])
+
+
+@sweeps_app.command("cancel")
+def sweeps_cancel(ctx: typer.Context, sweep_id: str) -> None:
+    """Cancel the sweep's jobs that have not ended."""
+    show_sweep(client(ctx).cancel_sweep(sweep_id))
 
 
 @app.command()
