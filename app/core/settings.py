@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     max_dataset_values: int = Field(134_217_728, ge=1, description="Rows x columns of one dataset split "
                                     "(512 MiB as float32); also bounds each .npz member's decompressed size.")
     max_vectors_per_request: int = Field(100_000, description="Vectors in one inference request.")
+    max_answer_values: int = Field(4_194_304, ge=1, description="Numbers in one array answer (rows x width: "
+                                   "samples, hidden, reconstruct, features); JSON takes ~20 bytes a number, binary 4.")
     max_samples_per_request: int = Field(10_000, description="Samples in one sampling request.")
     max_sampling_steps: int = Field(100_000, description="Gibbs/Metropolis sweeps in one request.")
     max_sampling_work: int = Field(
@@ -88,6 +90,8 @@ class Settings(BaseSettings):
                                          "(parallel tempering): at most this many chains, thinned to collect "
                                          "the samples.")
     max_hidden: int = Field(10_000, description="Hidden units in one model.")
+    max_model_parameters: int = Field(100_000_000, ge=1, description="n_visible x n_hidden of one model "
+                                      "(trained or uploaded): 400 MB of float32 weights.")
     max_classes: int = Field(1000, ge=2, description="Classes a dataset's labels may have.")
     max_dbn_layers: int = Field(8, ge=1, description="Hidden layers in one DBN job.")
     probe_max_rows: int = Field(20_000, ge=10, description="Linear probe at the end of a job on labelled data: at "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 
 import numpy as np
@@ -123,6 +124,10 @@ def partition_function(ctx: ServiceContext, session: Session, row: Model, model:
     else:
         result = _ais(ctx, session, row, model, req, progress)
     result.update(method=method, seconds=round(time.perf_counter() - started, 4))
+    if not all(math.isfinite(result[k]) for k in ("log_z", "log_z_std", "log_z_reverse") if result.get(k) is not None):
+        # never cached and never a 200 with null: the parameters overflow float32 along the way
+        raise InvalidRequest(f"log Z by {method} is not finite for this model (log_z={result['log_z']}): its "
+                             "parameters are too large to compute with in float32; rescale the model")
     ctx.store.put_bytes(key, json.dumps(result).encode())
     return PartitionOut(**result, cached=False)
 

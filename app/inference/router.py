@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.core.deps import ContextDep, SessionDep
+from app.core.disconnect import stop_when_disconnected
 from app.core.errors import InvalidRequest
-from app.inference import bodies, estimation, service
+from app.inference import answers, bodies, estimation, service
 from app.inference.schemas import (
     DataSource, FreeEnergyOut, HiddenOut, KLOut, KLRequest, LikelihoodOut, LikelihoodRequest, PartitionOut,
     PartitionRequest, PseudoLikelihoodOut, ReconstructionOut, SampleOut, SampleRequest, VectorsIn,
@@ -38,46 +39,66 @@ async def free_energy(model_id: str, request: Request, ctx: ContextDep) -> Respo
                     media_type="application/json")
 
 
-@router.post("/samples", response_model=SampleOut,
+@router.post("/samples", response_model=SampleOut, responses=answers.BINARY_RESPONSES,
              summary="Draw samples (block Gibbs, Metropolis-Hastings or parallel tempering) with equilibrium diagnostics")
-def samples(model_id: str, body: SampleRequest, ctx: ContextDep, session: SessionDep) -> SampleOut:
+def samples(model_id: str, body: SampleRequest, ctx: ContextDep, session: SessionDep, request: Request) -> SampleOut:
+    """`Accept: application/x-npy` or `application/octet-stream` (+ `X-Shape`): the samples as float32,
+    the other fields in the `X-RBM-Meta` header."""
     row = get_model_row(session, model_id)
     if wavefunction.is_wavefunction(row):  # configurations from |psi|^2 (a vmc job's model)
         return wavefunction.sample_answer(body, row, ctx, session)
     row, model = load_any_model(ctx, session, model_id)
     if isinstance(model, DBN):  # the top RBM's sampler, then a down pass
         return dbn_queries.sample_answer(body, model, ctx, session)
-    return service.sample_answer(body, row, model, ctx.settings, session, ctx.store)
+    return service.sample_answer(body, row, model, ctx.settings, session, ctx.store,
+                                 binary=answers.binary_format(request))
 
 
-@router.post("/hidden", response_model=HiddenOut, summary="Hidden activation probabilities p(h=1|v) (a DBN: at `layer`)")
-def hidden(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: SessionDep) -> HiddenOut:
+@router.post("/hidden", response_model=HiddenOut, responses=answers.BINARY_RESPONSES,
+             summary="Hidden activation probabilities p(h=1|v) (a DBN: at `layer`)")
+def hidden(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: SessionDep, request: Request) -> HiddenOut:
+    """`Accept: application/x-npy` or `application/octet-stream` (+ `X-Shape`) for a float32 answer."""
     _, model = load_any_model(ctx, session, model_id)
+    fmt = answers.binary_format(request)
     if isinstance(model, DBN):
-        return HiddenOut(probabilities=dbn_queries.hidden(model, body.data, body.layer, ctx).cpu().tolist())
-    _rbm_layer(body.layer)
-    with torch.no_grad():
-        probs = model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings))
+        probs = dbn_queries.hidden(model, body.data, body.layer, ctx)
+    else:
+        _rbm_layer(body.layer)
+        answers.check_answer_size(len(body.data), model.n_hidden, ctx.settings, "hidden")
+        with torch.no_grad():
+            probs = model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings))
+    answers.check_answer_size(probs.shape[0], probs.shape[1], ctx.settings, "hidden")
+    if fmt:
+        return answers.array_response(probs, fmt)  # type: ignore[return-value]
     return HiddenOut(probabilities=probs.cpu().tolist())
 
 
-@router.post("/reconstruct", response_model=ReconstructionOut, summary="Mean-field reconstruction v -> p(h|v) -> E[v|h] "
-             "(a DBN: up to `layer` and back down)")
-def reconstruct(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: SessionDep) -> ReconstructionOut:
+@router.post("/reconstruct", response_model=ReconstructionOut, responses=answers.BINARY_RESPONSES,
+             summary="Mean-field reconstruction v -> p(h|v) -> E[v|h] (a DBN: up to `layer` and back down)")
+def reconstruct(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: SessionDep,
+                request: Request) -> ReconstructionOut:
+    """`Accept: application/x-npy` or `application/octet-stream` (+ `X-Shape`) for a float32 answer."""
     _, model = load_any_model(ctx, session, model_id)
+    fmt = answers.binary_format(request)
     if isinstance(model, DBN):
-        return ReconstructionOut(reconstruction=dbn_queries.reconstruct(model, body.data, body.layer, ctx).cpu().tolist())
-    _rbm_layer(body.layer)
-    with torch.no_grad():
-        mean = model.visible_mean(model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings)))
+        mean = dbn_queries.reconstruct(model, body.data, body.layer, ctx)
+    else:
+        _rbm_layer(body.layer)
+        answers.check_answer_size(len(body.data), max(model.n_visible, model.n_hidden), ctx.settings, "reconstruction")
+        with torch.no_grad():
+            mean = model.visible_mean(model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings)))
+    answers.check_answer_size(mean.shape[0], mean.shape[1], ctx.settings, "reconstruction")
+    if fmt:
+        return answers.array_response(mean, fmt)  # type: ignore[return-value]
     return ReconstructionOut(reconstruction=mean.cpu().tolist())
 
 
 @router.post("/partition-function", response_model=PartitionOut,
              summary="log Z: exact enumeration or annealed importance sampling (forward and reverse)")
-def partition_function(model_id: str, body: PartitionRequest, ctx: ContextDep, session: SessionDep) -> PartitionOut:
+def partition_function(model_id: str, body: PartitionRequest, ctx: ContextDep, session: SessionDep,
+                       request: Request) -> PartitionOut:
     row, model = load_model(ctx, session, model_id)
-    return estimation.partition_function(ctx, session, row, model, body)
+    return estimation.partition_function(ctx, session, row, model, body, progress=stop_when_disconnected(request))
 
 
 @router.post("/log-likelihood", response_model=LikelihoodOut, summary="log p(v) per vector, with the log Z used")

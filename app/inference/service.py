@@ -16,6 +16,7 @@ from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest, PayloadTooLarge
 from app.core.settings import Settings
 from app.datasets.service import rows_for_model
+from app.inference.answers import array_response, check_answer_size
 from app.inference.schemas import DiagnosticsOut, SampleOut, SampleRequest
 from app.inference.tensors import vectors_to_tensor
 from app.models.service import load_model
@@ -150,11 +151,14 @@ def check_sampling_budget(req: SampleRequest, model: RBM, settings: Settings, pl
                               "(RBM_MAX_SAMPLES_PER_REQUEST)")
     if plan.steps > settings.max_sampling_steps:
         raise PayloadTooLarge(f"steps={plan.steps} exceeds {settings.max_sampling_steps} (RBM_MAX_SAMPLING_STEPS)")
-    work = plan.n_chains * plan.replicas * plan.sweeps(req.n_samples) * model.n_visible
+    # at least one sweep: steps=0 still draws every sample (it used to count as no work at all)
+    work = plan.n_chains * plan.replicas * max(plan.sweeps(req.n_samples), 1) * model.n_visible
     if work > settings.max_sampling_work:
         raise PayloadTooLarge(f"this request needs {work:,} unit updates (chains x replicas x sweeps x n_visible); "
                               f"the limit is {settings.max_sampling_work:,} (RBM_MAX_SAMPLING_WORK): ask for fewer "
                               "samples, steps or replicas")
+    check_answer_size(req.n_samples, model.n_visible + (model.n_hidden if req.return_hidden else 0), settings,
+                      "sample")
 
 
 def initial_state(req: SampleRequest, model: RBM, settings: Settings, session: Session,
@@ -209,12 +213,19 @@ def sample_with_plan(req: SampleRequest, model: RBM, settings: Settings, session
 
 
 def sample_answer(req: SampleRequest, row, model: RBM, settings: Settings, session: Session,
-                  store: ArtifactStore) -> SampleOut:
-    """``POST /samples``: the samples, what was run, and its equilibrium diagnostics."""
+                  store: ArtifactStore, binary: str | None = None) -> Any:
+    """``POST /samples``: the samples, what was run, and its equilibrium diagnostics. With
+    ``binary`` (an ``answers`` media type): the samples (and hidden, side by side) as float32,
+    the rest in a header."""
     result, seed, plan = sample_with_plan(req, model, settings, session, store, row.weights_key)
+    fields = dict(acceptance_rate=result.acceptance_rate, swap_acceptance=result.swap_acceptance,
+                  betas=result.betas, diagnostics=DiagnosticsOut(**result.diagnostics.to_dict()), seed=seed,
+                  sampler=plan.sampler, steps=plan.steps, thin=plan.thin, n_chains=plan.n_chains,
+                  n_replicas=plan.n_replicas, init=plan.init)
+    if binary:
+        array = result.samples if result.hidden is None else torch.cat([result.samples, result.hidden], dim=1)
+        meta = {k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in fields.items()}
+        meta["columns"] = {"samples": model.n_visible, "hidden": 0 if result.hidden is None else model.n_hidden}
+        return array_response(array, binary, meta)
     return SampleOut(samples=result.samples.cpu().tolist(),
-                     hidden=None if result.hidden is None else result.hidden.cpu().tolist(),
-                     acceptance_rate=result.acceptance_rate, swap_acceptance=result.swap_acceptance,
-                     betas=result.betas, diagnostics=DiagnosticsOut(**result.diagnostics.to_dict()), seed=seed,
-                     sampler=plan.sampler, steps=plan.steps, thin=plan.thin, n_chains=plan.n_chains,
-                     n_replicas=plan.n_replicas, init=plan.init)
+                     hidden=None if result.hidden is None else result.hidden.cpu().tolist(), **fields)

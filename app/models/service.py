@@ -62,6 +62,39 @@ def delete_model(ctx: ServiceContext, session: Session, model_id: str) -> None:
     ctx.store.delete(row.weights_key)
 
 
+# Parameters beyond these make float32 energies overflow or divide by zero (log sigma -200: sigma
+# is 0; weights 3e38: v.W is infinite), and answers would carry nulls: refused at upload instead.
+MAX_ABS_PARAMETER = 1e6
+MAX_ABS_LOG_SIGMA = 20.0
+
+
+def check_uploaded_model(model: Any, settings: Any) -> None:
+    """The size limits a trained model obeys (RBM_MAX_FEATURES, RBM_MAX_HIDDEN and their product
+    RBM_MAX_MODEL_PARAMETERS), and parameters small enough to compute with in float32."""
+    layers = list(getattr(model, "layers", None) or [model])  # a DBN: each of its RBMs
+    for i, rbm in enumerate(layers):
+        where = f"layer {i + 1}: " if len(layers) > 1 else ""
+        if rbm.n_visible > settings.max_features:
+            raise InvalidRequest(f"{where}the model has {rbm.n_visible} visible units; the limit is "
+                                 f"{settings.max_features} (RBM_MAX_FEATURES)")
+        if rbm.n_hidden > settings.max_hidden:
+            raise InvalidRequest(f"{where}the model has {rbm.n_hidden} hidden units; the limit is "
+                                 f"{settings.max_hidden} (RBM_MAX_HIDDEN)")
+        if rbm.n_visible * rbm.n_hidden > settings.max_model_parameters:
+            raise InvalidRequest(f"{where}the model has {rbm.n_visible} x {rbm.n_hidden} = "
+                                 f"{rbm.n_visible * rbm.n_hidden:,} weights; the limit is "
+                                 f"{settings.max_model_parameters:,} (RBM_MAX_MODEL_PARAMETERS)")
+        for name, tensor in rbm.tensors().items():
+            if tensor.numel() == 0:
+                continue
+            top = float(tensor.detach().abs().max())
+            bound = MAX_ABS_LOG_SIGMA if name == "visible_log_sigma" else MAX_ABS_PARAMETER
+            if top > bound:
+                raise InvalidRequest(f"{where}tensor {name!r} has a value of magnitude {top:.3g}; at most {bound:g} "
+                                     "is accepted (larger values overflow float32: free energies, log Z and "
+                                     "samples would be infinite or undefined). Rescale the model")
+
+
 def import_model(ctx: ServiceContext, session: Session, content: bytes, name: str | None,
                  image_shape: list[int] | None = None, tags: dict[str, str] | None = None) -> Model:
     """Register weights trained elsewhere; malformed files are refused by the engine's loader."""
@@ -69,6 +102,7 @@ def import_model(ctx: ServiceContext, session: Session, content: bytes, name: st
     if len(content) > limit:
         raise PayloadTooLarge(f"weights file is {len(content)} bytes; the limit is {limit} (RBM_MAX_UPLOAD_BYTES)")
     model, _metadata = load_any(content)
+    check_uploaded_model(model, ctx.settings)
     if image_shape is not None and math.prod(image_shape) != model.n_visible:
         raise InvalidRequest(f"image_shape {image_shape} has {math.prod(image_shape)} pixels but the model "
                              f"has {model.n_visible} visible units")

@@ -82,6 +82,10 @@ def check(ctx: ServiceContext, session: Session, spec: TrainJob) -> Submission:
     model, training = spec.model, spec.training
     if model.n_hidden > settings.max_hidden:
         raise InvalidRequest(f"model.n_hidden={model.n_hidden} exceeds the limit {settings.max_hidden} (RBM_MAX_HIDDEN)")
+    if dataset.n_features * model.n_hidden > settings.max_model_parameters:
+        raise InvalidRequest(f"{dataset.n_features} visible x {model.n_hidden} hidden = "
+                             f"{dataset.n_features * model.n_hidden:,} weights exceeds the limit "
+                             f"{settings.max_model_parameters:,} (RBM_MAX_MODEL_PARAMETERS)")
     if training.epochs > settings.max_epochs:
         raise InvalidRequest(f"training.epochs={training.epochs} exceeds the limit {settings.max_epochs} (RBM_MAX_EPOCHS)")
     if model.visible == "bernoulli" and dataset.value_type != "binary":
