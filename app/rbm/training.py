@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Literal
 
 import torch
@@ -91,8 +91,8 @@ class TrainingConfig:
 
     method: Literal["cd", "pcd", "pt"] = "cd"
     k: int = 1
-    epochs: int = 30
-    batch_size: int = 100
+    epochs: int | None = None
+    batch_size: int | None = None
     learning_rate: float = 0.1
     lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
     momentum: float = 0.5
@@ -116,8 +116,8 @@ class TrainingConfig:
             raise ValueError(f"lr_schedule must be 'constant', 'linear' or 'cosine', got {self.lr_schedule!r}")
         checks = [
             (self.k >= 1, "k must be >= 1"),
-            (self.epochs >= 0, "epochs must be >= 0"),
-            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.epochs is None or self.epochs >= 0, "epochs must be >= 0"),
+            (self.batch_size is None or self.batch_size >= 1, "batch_size must be >= 1"),
             (self.learning_rate > 0 and math.isfinite(self.learning_rate), "learning_rate must be positive"),
             (0.0 <= self.momentum < 1.0, "momentum must be in [0, 1)"),
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
@@ -135,6 +135,29 @@ class TrainingConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def resolved(self, n_rows: int) -> "TrainingConfig":
+        """A copy with ``epochs`` / ``batch_size`` filled in for ``n_rows`` training rows
+        (:func:`default_schedule`) where they were left unset."""
+        epochs, batch = default_schedule(n_rows, self.epochs, self.batch_size)
+        return replace(self, epochs=epochs, batch_size=batch)
+
+
+#: Unset ``batch_size``: 100 rows, but at most a tenth of the data (and at least 10 rows), so a
+#: small data set still gets several updates per epoch.
+DEFAULT_BATCH, MIN_AUTO_BATCH = 100, 10
+#: Unset ``epochs``: at least MIN_EPOCHS passes and at least MIN_UPDATES parameter updates (a
+#: 30-row data set needs thousands of updates, MNIST gets them in 30 epochs; bench/README.md).
+MIN_EPOCHS, MIN_UPDATES = 30, 5000
+
+
+def default_schedule(n_rows: int, epochs: int | None = None, batch_size: int | None = None) -> tuple[int, int]:
+    """``(epochs, batch_size)`` for ``n_rows`` rows, keeping any given value (see the constants)."""
+    n_rows = max(1, int(n_rows))
+    batch = batch_size if batch_size is not None else min(DEFAULT_BATCH, max(MIN_AUTO_BATCH, n_rows // 10))
+    if epochs is None:
+        epochs = max(MIN_EPOCHS, -(-MIN_UPDATES // -(-n_rows // batch)))
+    return int(epochs), int(batch)
 
 
 def free_energy_gradient(model: RBM, v: torch.Tensor, weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -252,6 +275,7 @@ class Trainer:
 
         self.generator = torch.Generator(device=dev).manual_seed(config.seed)
         self._epoch = 0
+        self.config = config = config.resolved(data.shape[0])  # unset epochs / batch size, from the data
         self._batches_per_epoch = -(-data.shape[0] // config.batch_size)
         self._total_steps = max(1, self._batches_per_epoch * config.epochs)
 

@@ -13,6 +13,8 @@ from app.core.errors import InvalidRequest
 from app.jobs.kinds.common import JobCommon, Submission
 from app.jobs.kinds.train import ModelSpec, TrainJob, TrainingOptions
 from app.jobs.kinds.train import check as check_train
+from app.datasets.service import get_dataset
+from app.rbm.training import default_schedule
 
 
 class DBNModelSpec(BaseModel):
@@ -62,6 +64,11 @@ def check(ctx: ServiceContext, session: Session, spec: DBNJob) -> Submission:
     if len(layers) > settings.max_dbn_layers:
         raise InvalidRequest(f"model.layers has {len(layers)} layers; the limit is {settings.max_dbn_layers} "
                              "(RBM_MAX_DBN_LAYERS)")
+    n_rows = get_dataset(session, spec.dataset_id).n_samples
+    for o in opts:  # unset epochs / batch size: from the dataset's size, as for a train job
+        o.epochs, o.batch_size = default_schedule(n_rows, o.epochs, o.batch_size)
+    if spec.training is None and spec.layers_training is None:
+        spec.training = opts[0]  # store the resolved defaults: the worker reads the spec as stored
     first = TrainJob(dataset_id=spec.dataset_id, model=ModelSpec(visible=spec.model.visible, n_hidden=layers[0],
                                                                  sigma=spec.model.sigma), training=opts[0])
     sub = check_train(ctx, session, first)

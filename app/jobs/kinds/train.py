@@ -13,7 +13,7 @@ from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest
 from app.datasets.service import get_dataset
 from app.jobs.kinds.common import JobCommon, Submission
-from app.rbm.training import TrainingConfig
+from app.rbm.training import TrainingConfig, default_schedule
 
 _D = TrainingConfig()  # the engine's defaults are the API's defaults: one source of truth
 
@@ -38,8 +38,11 @@ class TrainingOptions(BaseModel):
                                                "per sweep), which keeps the negative phase in equilibrium.")
     k: int = Field(_D.k, ge=1, le=1000, description="Gibbs steps (pt: sweeps, each with a swap round) in the negative "
                    "phase of each update.")
-    epochs: int = Field(_D.epochs, ge=1, description="Passes over the training data (limit: RBM_MAX_EPOCHS).")
-    batch_size: int = Field(_D.batch_size, ge=1, le=100_000)
+    epochs: int | None = Field(_D.epochs, ge=1, description="Passes over the training data (limit: RBM_MAX_EPOCHS); "
+                               "default: at least 30 and enough for 5,000 updates, set from the dataset's size at "
+                               "submission (the job's spec shows the value).")
+    batch_size: int | None = Field(_D.batch_size, ge=1, le=100_000, description="Rows per update; default: 100, or a "
+                                   "tenth of a small dataset (at least 10).")
     learning_rate: float = Field(_D.learning_rate, gt=0, le=10)
     lr_schedule: Literal["constant", "linear", "cosine"] = Field(_D.lr_schedule, description="Decay of the learning rate to 0 over the run.")
     momentum: float = Field(_D.momentum, ge=0, lt=1)
@@ -80,6 +83,9 @@ def check(ctx: ServiceContext, session: Session, spec: TrainJob) -> Submission:
     settings = ctx.settings
     dataset = get_dataset(session, spec.dataset_id)
     model, training = spec.model, spec.training
+    fraction = training.validation_fraction  # the rows the trainer will fit (as app.worker.training splits them)
+    n_fit = dataset.n_samples - (max(1, int(round(fraction * dataset.n_samples))) if fraction > 0 else 0)
+    training.epochs, training.batch_size = default_schedule(n_fit, training.epochs, training.batch_size)
     if model.n_hidden > settings.max_hidden:
         raise InvalidRequest(f"model.n_hidden={model.n_hidden} exceeds the limit {settings.max_hidden} (RBM_MAX_HIDDEN)")
     if dataset.n_features * model.n_hidden > settings.max_model_parameters:
