@@ -6,7 +6,9 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.apidocs import install_docs
 from app.auth.dependency import authorize
@@ -14,6 +16,7 @@ from app.core import health
 from app.core.context import ServiceContext
 from app.core.handlers import install_error_handlers
 from app.auth.idempotency import install_idempotency
+from app.core.browser import SameOriginWrites, default_allowed_hosts
 from app.core.guards import RejectNul
 from app.core.limits import BodySizeLimit
 from app.core.settings import Settings, get_settings
@@ -70,8 +73,14 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.state.context = ctx
     app.state.free_energy_batcher = batcher
     app.add_middleware(RejectNul)  # inside the size limit: counts bytes first, then looks for NUL
+    app.add_middleware(SameOriginWrites, allowed_origins=settings.cors_origins)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["X-Shape", "X-RBM-Meta", "Idempotent-Replayed"])
     app.add_middleware(BodySizeLimit, max_request_bytes=settings.max_request_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(TrustedHostMiddleware,  # outermost: a foreign Host header is refused first
+                       allowed_hosts=settings.allowed_hosts or default_allowed_hosts(settings.host))
     install_error_handlers(app)
     install_idempotency(app)
     app.include_router(health.router)  # open: probes carry no key

@@ -8,8 +8,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -58,6 +60,12 @@ class Settings(BaseSettings):
     require_auth: bool = Field(False, description="Demand an API key even while none exists (else: "
                                "auth turns on with the first key).")
     allow_open: bool = Field(False, description="Let `serve` bind a non-loopback address with no API keys.")
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = Field(None, description="Host header values this server answers "
+                                            "(comma separated in RBM_ALLOWED_HOSTS, '*' for any); default: the "
+                                            "loopback names when RBM_HOST is loopback, else any.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Web origins (https://app.example) "
+                                    "whose pages may call this API from a browser; default: none (cross-origin "
+                                    "writes are refused with 403).")
     idempotency_ttl_seconds: float = Field(86_400.0, gt=0, description="How long an Idempotency-Key's "
                                            "first response is kept for replay.")
 
@@ -130,6 +138,18 @@ class Settings(BaseSettings):
                                 "n_visible x n_hidden.")
     vmc_max_energy_work: float = Field(5e10, gt=0, description="POST /v1/models/{id}/energy and /samples of a "
                                        "wavefunction: n_samples x n_visible x n_hidden (sweeps included).")
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """RBM_ALLOWED_HOSTS=a.example,b.example (a JSON list works too)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
