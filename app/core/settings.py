@@ -94,9 +94,8 @@ class Settings(BaseSettings):
     final_evaluation_seconds: float = Field(60.0, ge=0, description="End of every training job: time for the "
                                             "final evaluation (equilibrium samples by parallel tempering, exact "
                                             "log-likelihood or a forward + reverse AIS bracket); 0 turns it off.")
-    sampling_auto_pt_chains: int = Field(32, ge=1, description="sampler='auto' on a model without stored chains "
-                                         "(parallel tempering): at most this many chains, thinned to collect "
-                                         "the samples.")
+    sampling_auto_pt_chains: int = Field(64, ge=1, description="sampler='auto' (parallel tempering): at most this "
+                                         "many chains, thinned to collect the samples.")
     max_hidden: int = Field(10_000, description="Hidden units in one model.")
     max_model_parameters: int = Field(100_000_000, ge=1, description="n_visible x n_hidden of one model "
                                       "(trained or uploaded): 400 MB of float32 weights.")

@@ -41,8 +41,9 @@ class SampleRequest(BaseModel):
     sampler: Literal["auto", "gibbs", "metropolis", "pt"] = Field(
         "auto", description="gibbs: block Gibbs v->h->v; metropolis: Metropolis-Hastings on p(v) (one sweep = "
         "n_visible proposals); pt: parallel tempering, `n_replicas` block-Gibbs replicas from beta down to a "
-        "base-rate model with one swap round per sweep; auto (default): Gibbs from the model's stored training "
-        "chains when it has them (they are already in equilibrium), else pt. The answer says what was used.")
+        "base-rate model with one swap round per sweep; auto (default): pt on a few chains, thinned, started "
+        "from the model's stored equilibrium chains when it has them, with as many sweeps as "
+        "RBM_SYNC_MAX_SECONDS allows. The answer says what was used.")
     n_replicas: int | None = Field(None, ge=1, le=256, description="pt: replicas per chain (default 16); "
                                    "work counts chains x replicas x sweeps.")
     betas: list[float] | None = Field(None, min_length=1, max_length=256, description="pt: explicit ladder, "

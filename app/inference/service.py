@@ -93,10 +93,13 @@ def plan_sampling(req: SampleRequest, model: RBM, settings: Settings, has_chains
     """Resolve ``auto`` and the omitted fields. A request with only ``n_samples`` and ``seed`` gets
     equilibrium samples within the synchronous budget (RBM_SYNC_MAX_SECONDS):
 
-    * the model has stored chains (every trained model does): block Gibbs started from them,
-      as many sweeps as the budget allows up to RBM_SAMPLING_AUTO_STEPS;
-    * otherwise parallel tempering (RBM_SAMPLING_PT_REPLICAS replicas) from random starts, on at most
-      RBM_SAMPLING_AUTO_PT_CHAINS chains, thinned to collect the samples, within the same budget.
+    parallel tempering (RBM_SAMPLING_PT_REPLICAS replicas) on at most RBM_SAMPLING_AUTO_PT_CHAINS
+    chains, thinned to collect the samples, as many sweeps as the budget allows up to
+    RBM_SAMPLING_AUTO_STEPS, started from the model's stored chains (every trained model has them:
+    equilibrium samples of its final evaluation) or else from random states. Gibbs from stored
+    chains keeps their distribution but crosses between modes rarely, so its chains keep their
+    start modes and the R-hat check fails on multi-modal models (bars-and-stripes: 1.21 against
+    PT's 1.01, bench/README.md); tempering mixes them.
     """
     init = req.init
     if init == "auto":
@@ -106,7 +109,7 @@ def plan_sampling(req: SampleRequest, model: RBM, settings: Settings, has_chains
                              "(models trained by this service have them): use init='random' or 'data'")
     sampler = req.sampler
     if sampler == "auto":
-        sampler = "gibbs" if init == "chains" else "pt"
+        sampler = "pt"
     if req.betas is not None and sampler != "pt":
         raise InvalidRequest("betas is a parallel-tempering option: set sampler='pt'")
     betas = None

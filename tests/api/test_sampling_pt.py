@@ -46,7 +46,7 @@ def test_a_two_sweep_gibbs_request_is_not_equilibrated(client):
     assert body["swap_acceptance"] is None
 
 
-def test_default_request_resolves_to_pt_without_chains_and_gibbs_from_stored_chains(client, ctx):
+def test_default_request_is_pt_from_random_starts_or_from_stored_chains(client, ctx):
     model = bas_model()
     bare = upload(client, model)
     body = ok(client.post(f"/v1/models/{bare}/samples", json={"n_samples": 100, "seed": 2}))
@@ -55,7 +55,7 @@ def test_default_request_resolves_to_pt_without_chains_and_gibbs_from_stored_cha
     rounds = -(-100 // body["n_chains"])
     assert body["diagnostics"]["steps"] == body["steps"] + (rounds - 1) * body["thin"]
 
-    # a model stored with its chains (as the train runner stores them): default = Gibbs from them
+    # a model stored with its chains (as the train runner stores them): default = PT started from them
     with_chains = upload(client, model)
     from app.db.tables import Model
 
@@ -64,7 +64,8 @@ def test_default_request_resolves_to_pt_without_chains_and_gibbs_from_stored_cha
     chains = torch.from_numpy(bars_and_stripes_patterns(4).astype(np.float32))
     ctx.store.put_bytes(key, to_safetensors_bytes(model, chains=chains))
     body = ok(client.post(f"/v1/models/{with_chains}/samples", json={"n_samples": 30, "seed": 2}))
-    assert body["sampler"] == "gibbs" and body["init"] == "chains" and body["n_chains"] == 30
+    assert body["sampler"] == "pt" and body["init"] == "chains" and body["n_chains"] == 30
+    assert body["diagnostics"]["equilibrated"] is True
     body = ok(client.post(f"/v1/models/{with_chains}/samples",
                           json={"n_samples": 30, "sampler": "gibbs", "init": "chains", "steps": 0, "seed": 3}))
     got = {tuple(r) for r in body["samples"]}
@@ -101,4 +102,4 @@ def test_a_pt_training_job_reports_the_final_evaluation_and_samples_start_from_i
     assert result["final_free_energy_samples"] is not None and result["final_free_energy_data"] is not None
     assert 0 <= result["final_swap_acceptance_min"] <= 1
     body = ok(client.post(f"/v1/models/{job['model_id']}/samples", json={"n_samples": 20, "seed": 1}))
-    assert body["sampler"] == "gibbs" and body["init"] == "chains" and body["diagnostics"]["steps"] == body["steps"]
+    assert body["sampler"] == "pt" and body["init"] == "chains" and body["diagnostics"]["steps"] == body["steps"]

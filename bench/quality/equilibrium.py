@@ -1,0 +1,169 @@
+"""Issue 11's done-when table: do models trained with the API defaults generate their data?
+
+Each case trains exactly as a job does (``build_run`` + ``Trainer`` with the API defaults plus
+``--training``), runs the train runner's final evaluation (``app.rbm.evaluation``: PT samples from
+the persistent chains, exact LL or a forward + reverse AIS bracket), stores its chains as the
+runner does, then draws the samples a ``POST /samples`` with only ``n_samples`` and ``seed`` gets
+(``app.inference.service.plan_sampling``: Gibbs from the stored chains) and measures them:
+
+* ``bas``: bars-and-stripes 4x4, 16 hidden: exact mean LL (optimum -ln 30 = -3.4012), and the share
+  of valid patterns / distinct patterns among 1,000 ``"sampler": "pt"`` samples (and default ones).
+* ``digits``: 8x8 digits, 64 hidden: a logistic-regression classifier (trained on the binarised
+  digits) gives each sample a class probability; share >= 0.9, every class's share, on-pixels.
+* ``ising-2.0`` / ``ising-2.5`` / ``ising-tc``: L=8, 20,000 configurations, 64 hidden: energy per
+  site of 5,000 default samples against Kaufman's exact value.
+* ``mnist16``: 784x16, exact test LL. ``mnist500``: 784x500, AIS bracket on the test set, the
+  classifier check on 500 default samples (classifier: logistic regression on 20,000 binarised
+  training images; the same classifier on 500 test images is the reference), on-pixels.
+
+    nice -n 10 .venv/bin/python bench/quality/equilibrium.py bas [--training '{"method": "cd"}']
+
+Prints one JSON line and appends it to bench/results/equilibrium.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, machine  # noqa: E402
+
+from app.core.settings import Settings  # noqa: E402
+from app.data.builtin import load_builtin  # noqa: E402
+from app.inference.schemas import SampleRequest  # noqa: E402
+from app.inference.service import initial_state, plan_sampling  # noqa: E402
+from app.jobs.schemas import ModelSpec, TrainingOptions  # noqa: E402
+from app.rbm.evaluation import evaluate_model  # noqa: E402
+from app.rbm.likelihood import free_energy_chunked  # noqa: E402
+from app.rbm.partition import exact_log_partition  # noqa: E402
+from app.rbm.sampling import draw_samples  # noqa: E402
+from app.worker.training import build_run  # noqa: E402
+
+ISING_T = {"ising-2.0": 2.0, "ising-2.5": 2.5, "ising-tc": 2.269185314213022}
+CASES = {
+    "bas": ("bars-and-stripes", {"n": 4}, 16),
+    "digits": ("digits", {}, 64),
+    **{k: ("ising", {"L": 8, "T": t, "n_samples": 20000}, 64) for k, t in ISING_T.items()},
+    "mnist16": ("mnist", {}, 16),
+    "mnist500": ("mnist", {}, 500),
+}
+
+
+def default_samples(model, chains: torch.Tensor | None, n: int, seed: int, **req) -> tuple[torch.Tensor, dict]:
+    """What ``POST /samples {"n_samples": n, "seed": seed, **req}`` returns for a model stored with ``chains``."""
+    settings = Settings()
+    request = SampleRequest(n_samples=n, seed=seed, **req)
+    plan = plan_sampling(request, model, settings, has_chains=chains is not None)
+    g = torch.Generator().manual_seed(seed)
+    init = initial_state(request, model, settings, None, None, g, plan, chains)  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    res = draw_samples(model, n_samples=n, steps=plan.steps, thin=plan.thin, init=init, sampler=plan.sampler,
+                       generator=g, n_chains=plan.n_chains, betas=plan.betas)
+    info = {"sampler": plan.sampler, "init": plan.init, "steps": plan.steps, "thin": plan.thin,
+            "n_chains": plan.n_chains, "seconds": round(time.perf_counter() - t0, 2),
+            "equilibrated": res.diagnostics.equilibrated, "rhat": res.diagnostics.rhat, "tau": res.diagnostics.tau,
+            "swap_acceptance_min": min(res.swap_acceptance) if res.swap_acceptance else None}
+    return res.samples, info
+
+
+def classifier_check(x_train, y_train, samples: np.ndarray, reference: np.ndarray) -> dict:
+    """Share of samples the classifier is >= 90 % sure about, per-class shares, and the same on real data."""
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(max_iter=300, C=0.5).fit(x_train, y_train)
+
+    def score(x):
+        p = clf.predict_proba(x)
+        cls = p.argmax(1)
+        shares = np.bincount(cls, minlength=10) / len(x)
+        return {"confident": float((p.max(1) >= 0.9).mean()), "min_class_share": float(shares.min()),
+                "on_pixels": float(x.sum(1).mean())}
+
+    return {"samples": score(samples), "reference": score(reference)}
+
+
+def bas_check(samples: np.ndarray) -> dict:
+    from app.data.builtin_bars_stripes import bars_and_stripes_patterns
+
+    pats = {tuple(p) for p in bars_and_stripes_patterns(4).astype(int).tolist()}
+    rows = [tuple(r) for r in samples.round().astype(int).tolist()]
+    valid = [r for r in rows if r in pats]
+    return {"valid": len(valid) / len(rows), "distinct_valid": len(set(valid))}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--training", default="{}", help="job options beyond the defaults, as JSON")
+    ap.add_argument("--hidden", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-seconds", type=float, default=Settings().final_evaluation_seconds)
+    args = ap.parse_args(argv)
+    name, params, hidden = CASES[args.case]
+    hidden = args.hidden or hidden
+    data = load_builtin(name, params)
+    training = {"seed": args.seed, **json.loads(args.training)}
+    opts = TrainingOptions(**training).model_dump()
+    run = build_run(ModelSpec(n_hidden=hidden).model_dump(), opts, data.train, data.test, torch.device("cpu"))
+    t0 = time.perf_counter()
+    run.trainer.fit()
+    train_s = time.perf_counter() - t0
+    model = run.model
+    cfg = run.trainer.config
+    train_t = torch.from_numpy(np.asarray(data.train, dtype=np.float32))
+    test_t = None if data.test is None else torch.from_numpy(np.asarray(data.test, dtype=np.float32))
+    sub = lambda t, n: None if t is None else t[torch.randperm(t.shape[0], generator=torch.Generator().manual_seed(1))[:n]]  # noqa: E731
+    ev = evaluate_model(model, sub(train_t, 5000), sub(test_t, 5000), chains=run.trainer.persistent_chains(),
+                        budget_seconds=args.eval_seconds, seed=args.seed)
+    out: dict = {"case": args.case, "hidden": hidden, "training": training,
+                 "resolved": {"method": cfg.method, "epochs": cfg.epochs, "batch_size": cfg.batch_size,
+                              "n_chains": cfg.n_chains, "n_replicas": cfg.n_replicas, "k": cfg.k},
+                 "train_seconds": round(train_s, 1), "evaluation": {k: v for k, v in ev.to_metrics().items()}}
+    n = {"bas": 1000, "digits": 500, "mnist16": 500, "mnist500": 500}.get(args.case, 5000)
+    samples, info = default_samples(model, ev.chains, n, args.seed)
+    out["default_samples"] = info
+    s = samples.numpy()
+    out["free_energy_default_samples"] = float(free_energy_chunked(model, samples).double().mean())
+    if args.case == "bas":
+        out["exact_ll"] = float(-free_energy_chunked(model, train_t).double().mean()) - exact_log_partition(model)
+        out["default_samples"].update(bas_check(s))
+        pt, pinfo = default_samples(model, None, 1000, args.seed, sampler="pt")
+        out["pt_samples"] = {**pinfo, **bas_check(pt.numpy())}
+    elif args.case.startswith("ising"):
+        from app.physics.exact_kaufman import kaufman
+        from app.physics.observables import ising_observables
+
+        T = ISING_T[args.case]
+        obs = ising_observables(s.round().astype(np.uint8), 8, T)
+        exact = kaufman(8, T)["energy_per_site"]
+        out["ising"] = {"T": T, "energy_per_site": obs["energy_per_site"], "kaufman": exact,
+                        "rel_error": abs(obs["energy_per_site"] - exact) / abs(exact)}
+    elif args.case in ("digits", "mnist500"):
+        x, y = data.train, data.labels
+        if args.case == "mnist500":
+            pick = np.random.default_rng(0).permutation(len(x))[:20000]
+            x, y = x[pick], y[pick]
+            ref = data.test[:500]
+        else:
+            ref = data.train[np.random.default_rng(1).permutation(len(x))[:500]]
+        out["classifier"] = classifier_check(x, y, s, ref)
+    if args.case == "mnist16":
+        out["exact_test_ll"] = float(-free_energy_chunked(model, test_t).double().mean()) - exact_log_partition(model)
+    out["machine"] = machine()
+    print(json.dumps(out), flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / "equilibrium.jsonl", "a") as f:
+        f.write(json.dumps(out) + "\n")
+    return out
+
+
+if __name__ == "__main__":
+    main()
