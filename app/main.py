@@ -16,7 +16,7 @@ from app.core import health
 from app.core.context import ServiceContext
 from app.core.handlers import install_error_handlers
 from app.auth.idempotency import install_idempotency
-from app.core.browser import SameOriginWrites, default_allowed_hosts
+from app.auth.browser import SameOriginWrites, default_allowed_hosts
 from app.core.guards import RejectNul
 from app.core.limits import BodySizeLimit
 from app.core.settings import Settings, get_settings
