@@ -135,6 +135,8 @@ class Settings(BaseSettings):
                                 "params x params system each iteration).")
     vmc_max_work: float = Field(1e12, gt=0, description="A vmc job's (iterations x n_samples + eval_samples) x "
                                 "n_visible x n_hidden.")
+    vmc_max_iteration_values: int = Field(200_000_000, ge=1, description="A vmc job's n_samples x parameters: the "
+                                          "log-derivative matrix of one iteration (8 bytes each).")
     vmc_max_energy_work: float = Field(5e10, gt=0, description="POST /v1/models/{id}/energy and /samples of a "
                                        "wavefunction: n_samples x n_visible x n_hidden (sweeps included).")
 

@@ -68,7 +68,7 @@ def test_tfim_6_spins_reaches_exact_energy():
 
 
 def test_heisenberg_6_spins_with_marshall_sign_reaches_exact_energy():
-    v = VMC(HEIS6, None, {"iterations": 150})
+    v = VMC(HEIS6, None, {"iterations": 80})
     v.run()
     ev = v.evaluate(20_000, seed=1)
     assert ev.relative_error < 2e-3

@@ -43,6 +43,8 @@ def test_vmc_job_reports_every_iteration_and_stores_a_wavefunction(client, worke
     ({"type": "tfim"}, {"model": {"jastrow": True}}, "harmonic_trap"),
     ({"type": "tfim", "n_spins": 64}, {"model": {"alpha": 4}}, "RBM_VMC_MAX_PARAMS"),
     ({"type": "tfim"}, {"vmc": {"iterations": 1_000_000, "n_samples": 100_000, "n_chains": 100}}, "RBM_VMC_MAX_WORK"),
+    ({"type": "tfim"}, {"vmc": {"iterations": 1, "n_samples": 1_000_000, "n_chains": 1000}},
+     "RBM_VMC_MAX_ITERATION_VALUES"),
 ])
 def test_vmc_submission_errors_name_the_problem(client, system, extra, needle):
     msg = error_of(client.post("/v1/jobs", json={"kind": "vmc", "system": system, **extra}), 422)

@@ -120,6 +120,10 @@ def check_limits(settings: Settings, system: System, model: ModelConfig, vmc: VM
     if n_params > settings.vmc_max_params:
         raise InvalidRequest(f"the ansatz has {n_params} parameters; the limit is {settings.vmc_max_params} "
                              "(RBM_VMC_MAX_PARAMS): lower n_hidden or alpha")
+    values = vmc.n_samples * n_params
+    if values > settings.vmc_max_iteration_values:
+        raise InvalidRequest(f"n_samples x parameters = {values} exceeds the limit {settings.vmc_max_iteration_values} "
+                             "(RBM_VMC_MAX_ITERATION_VALUES): fewer samples per iteration or a smaller model")
     work = (vmc.iterations * vmc.n_samples + vmc.eval_samples) * n * hidden
     if work > settings.vmc_max_work:
         raise InvalidRequest(f"(iterations x n_samples + eval_samples) x n_visible x n_hidden = {work:.3g} "
