@@ -8,6 +8,10 @@ import numpy as np
 from pydantic import Field
 
 from app.data.builtin_base import BuiltinData, BuiltinParams, holdout_fraction_field, label_counts, seed_field, split_indices
+from app.data.errors import DataError
+
+#: Second seed word of the dequantisation noise, so it is independent of the split's stream.
+_DEQUANTIZE_STREAM = 17
 
 
 class DigitsParams(BuiltinParams):
@@ -15,8 +19,16 @@ class DigitsParams(BuiltinParams):
 
     binarize: Literal["threshold", "none"] = Field(
         "threshold",
-        description='"threshold": pixel >= 8 (of 16) -> 1, else 0; "none": continuous values pixel/16 in [0, 1].',
+        description='"threshold": pixel >= 8 (of 16) -> 1, else 0; "none": continuous values pixel/16 in [0, 1] '
+        '(or (pixel + u)/17 in (0, 1) with `dequantize`).',
         examples=["threshold"],
+    )
+    dequantize: bool = Field(
+        False,
+        description='With binarize "none": add uniform noise u in [0, 1) to each integer pixel (0..16) and '
+        "divide by 17, so values fill (0, 1) and densities are finite and comparable with published "
+        "dequantised log-likelihoods (the log-density in these units minus 64 log 17 is per integer pixel).",
+        examples=[False],
     )
     test_fraction: float = holdout_fraction_field()
     seed: int = seed_field()
@@ -27,9 +39,15 @@ def load_digits_builtin(p: DigitsParams) -> BuiltinData:
     from sklearn.datasets import load_digits  # lazy: sklearn import is slow
 
     x, y = load_digits(return_X_y=True)
+    if p.dequantize and p.binarize != "none":
+        raise DataError('dequantize=true needs binarize="none" (noise on binary pixels means nothing)')
     if p.binarize == "threshold":
         data = (x >= 8).astype(np.float32)
         value_type = "binary"
+    elif p.dequantize:
+        u = np.random.default_rng([p.seed, _DEQUANTIZE_STREAM]).random(x.shape)
+        data = ((x + u) / 17.0).astype(np.float32)
+        value_type = "continuous"
     else:
         data = (x / 16.0).astype(np.float32)
         value_type = "continuous"

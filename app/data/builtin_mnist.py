@@ -54,6 +54,13 @@ class MnistParams(BuiltinParams):
         '"none": continuous values in [0, 1).',
         examples=["threshold"],
     )
+    dequantize: bool = Field(
+        False,
+        description='With binarize "none": (pixel + u)/256 with u uniform in [0, 1) instead of pixel/256 '
+        "(pixel = 0..255), so values fill [0, 1] and densities are finite and comparable with published "
+        "dequantised log-likelihoods (subtract 784 log 256 for nats per integer image).",
+        examples=[False],
+    )
     limit: int | None = Field(
         None,
         ge=1,
@@ -149,10 +156,15 @@ def load_mnist_arrays() -> MnistArrays:
         return _cache[key]
 
 
-def _to_values(pixels: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarray:
-    """uint8 pixels -> float32 ``(n, 784)`` according to the binarize mode."""
+def _to_values(pixels: np.ndarray, mode: str, rng: np.random.Generator, dequantize: bool = False) -> np.ndarray:
+    """uint8 pixels -> float32 ``(n, 784)`` according to the binarize mode (and dequantisation)."""
     if mode == "threshold":
         return (pixels >= 128).astype(np.float32)  # value = pixel/256 >= 0.5
+    if dequantize:  # mode "none": (pixel + u) / 256, u ~ U[0, 1), in float32 without a float64 copy
+        values = rng.random(pixels.shape, dtype=np.float32)
+        values += pixels
+        values *= np.float32(1.0 / 256.0)
+        return values
     values = pixels.astype(np.float32) / np.float32(256.0)  # exact
     if mode == "none":
         return values
@@ -169,11 +181,13 @@ def load_mnist(p: MnistParams) -> BuiltinData:
     else:
         x, y = np.concatenate([a.train_x, a.test_x]), np.concatenate([a.train_y, a.test_y])
         tx, ty = None, None
+    if p.dequantize and p.binarize != "none":
+        raise DataError('dequantize=true needs binarize="none" (noise on binary pixels means nothing)')
     if p.limit is not None:
         x, y = x[: p.limit], y[: p.limit]
     rng = np.random.default_rng(p.seed)
-    train = _to_values(x, p.binarize, rng)
-    test = None if tx is None else _to_values(tx, p.binarize, rng)
+    train = _to_values(x, p.binarize, rng, p.dequantize)
+    test = None if tx is None else _to_values(tx, p.binarize, rng, p.dequantize)
     info: dict = {
         "source": f"{MNIST_DISTRIBUTION} {MNIST_VERSION}: {MNIST_DATA_FILE} (Nielsen split; "
         "train = train + validation = original 60,000 training images)",

@@ -1,7 +1,9 @@
 """Serialise models to and from safetensors bytes.
 
 Tensor names are those of :meth:`RBM.tensors`: ``weight``, ``visible_bias``,
-``hidden_bias`` and, for Gaussian models, ``visible_log_sigma``. The string
+``hidden_bias`` and, for Gaussian models, ``visible_log_sigma`` (plus ``visible_offset`` and
+``visible_scale`` for a standardised one: the data's mean and scale, see
+:class:`~app.rbm.model.GaussianRBM`; files without them load as unstandardised models). The string
 metadata always carries ``visible_type`` (plus ``n_visible`` / ``n_hidden`` for
 humans). Files written without ``visible_type`` are still read: the type is
 inferred from the presence of ``visible_log_sigma``.

@@ -47,14 +47,18 @@ _SOFTPLUS_THRESHOLD = 40.0
 _LOGIT_EPS = 1e-3
 #: Lower bound on a data-derived sigma, so constant pixels do not give log(0).
 _MIN_SIGMA = 1e-3
-#: Standardisation floor: a feature's scale is ``max(std_i, SCALE_FLOOR * mean_j std_j)``. A
-#: feature below it is *near-constant*: it keeps the floor as its scale and its sigma never
-#: shrinks below that (see :meth:`GaussianRBM.log_sigma_floor`), so it adds at most
-#: ``-log(SCALE_FLOOR * mean_j std_j * sqrt(2 pi))`` nats to log p instead of diverging.
+#: Standardisation floor: a feature's scale is ``max(std_i, SCALE_FLOOR * median_j std_j)`` (the
+#: median, so a few features in much larger units do not floor the rest; the mean where more than
+#: half the features are constant). A feature below it is *near-constant*: it keeps the floor as
+#: its scale and its sigma stays there (see :meth:`GaussianRBM.log_sigma_bounds`), so it adds at
+#: most ``-log(floor * sqrt(2 pi))`` nats to log p instead of diverging.
 SCALE_FLOOR = 0.1
-#: Learned sigma never goes below ``SIGMA_FLOOR`` times the feature's scale (in standard
-#: units: ``log sigma >= log SIGMA_FLOOR``); a floor relative to the data, not an absolute one.
+#: Learned sigma stays within ``[SIGMA_FLOOR, SIGMA_CEILING]`` times the feature's scale (in
+#: standard units: ``log SIGMA_FLOOR <= log sigma <= log SIGMA_CEILING``): bounds relative to the
+#: data, not absolute ones. The ceiling stops a rare large value (an MNIST border pixel that is
+#: lit once in 10,000 images sits ~50 scales out) from blowing sigma up and then 1/sigma^2 down.
 SIGMA_FLOOR = 0.02
+SIGMA_CEILING = 2.0
 
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
 
@@ -81,8 +85,6 @@ class RBM:
     """
 
     visible_type: ClassVar[str] = ""
-    #: Names of the tensors in :meth:`tensors`, in a stable order.
-    tensor_names: ClassVar[tuple[str, ...]] = ("weight", "visible_bias", "hidden_bias")
 
     def __init__(self, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor) -> None:
         self.weight = weight
@@ -152,6 +154,10 @@ class RBM:
     def to_standard_units(self, v: torch.Tensor) -> torch.Tensor:
         """``v`` in the units of :meth:`in_standard_units` (here unchanged): ``(n, V)`` -> ``(n, V)``."""
         return v
+
+    def from_standard_units(self, z: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`to_standard_units`: ``(n, V)`` -> ``(n, V)`` in the user's units."""
+        return z
 
     # ---------------------------------------------------------------- inputs
     def validate_input(self, v: torch.Tensor) -> None:
@@ -339,6 +345,12 @@ class GaussianRBM(RBM):
             return v
         return (v - self.visible_offset).div_(self.visible_scale)
 
+    def from_standard_units(self, z: torch.Tensor) -> torch.Tensor:
+        """``v = m + c z``: ``(n, V)`` -> ``(n, V)`` (``z`` itself when not standardised)."""
+        if not self.standardized:
+            return z
+        return torch.addcmul(self.visible_offset, z, self.visible_scale)
+
     def in_standard_units(self) -> "GaussianRBM":
         """The equivalent model over ``z = (v - m) / c`` (new tensors), or ``self``."""
         if not self.standardized:
@@ -366,18 +378,23 @@ class GaussianRBM(RBM):
             self.log_sigma.copy_(log_s + torch.log(c))
             self.hidden_bias.copy_(b)
 
-    def log_sigma_floor(self, data: torch.Tensor) -> torch.Tensor:
-        """Lowest ``log sigma`` per unit, in the units of :meth:`in_standard_units`: ``-> (V,)``.
+    def log_sigma_bounds(self, data: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Lowest and highest learned ``log sigma`` per unit, in the units of
+        :meth:`in_standard_units`: ``data : (n, V)`` -> ``((V,), (V,))``.
 
-        With ``c_i = max(std_i, SCALE_FLOOR * mean_j std_j)`` (std of ``data : (n, V)`` in the
-        user's units): ``sigma_i >= SIGMA_FLOOR * c_i``, and ``sigma_i >= c_i`` for a
-        near-constant unit (``std_i`` below the floor), which then cannot dominate log p.
+        With ``c_i = max(std_i, SCALE_FLOOR * median_j std_j)`` (:func:`feature_scale` of ``data``
+        in the user's units): ``SIGMA_FLOOR c_i <= sigma_i <= SIGMA_CEILING c_i``, and
+        ``sigma_i = c_i`` for a near-constant unit (``std_i`` below the floor), which then
+        neither collapses nor dominates log p.
         """
         scale, near_constant = feature_scale(data, self.n_visible)
-        floor = torch.log(scale) + torch.where(near_constant, 0.0, math.log(SIGMA_FLOOR))
+        log_c = torch.log(scale)
         if self.standardized:
-            floor = floor - torch.log(self.visible_scale.to(torch.float64))
-        return floor.to(device=self.device, dtype=self.dtype)
+            log_c = log_c - torch.log(self.visible_scale.to(torch.float64))
+        low = log_c + torch.where(near_constant, 0.0, math.log(SIGMA_FLOOR))
+        high = log_c + torch.where(near_constant, 0.0, math.log(SIGMA_CEILING))
+        kw = {"device": self.device, "dtype": self.dtype}
+        return low.to(**kw), high.to(**kw)
 
     @classmethod
     def init_random(
@@ -576,7 +593,7 @@ def _data_mean(data: torch.Tensor, n_visible: int) -> torch.Tensor:
 def feature_scale(
     data: torch.Tensor, n_visible: int, mean: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-feature scale ``max(std_i, SCALE_FLOOR * mean_j std_j)`` and the near-constant mask.
+    """Per-feature scale ``max(std_i, SCALE_FLOOR * median_j std_j)`` and the near-constant mask.
 
     ``data : (n, V)`` -> ``(V,)`` float64 scale (never 0: an all-constant data set gets 1)
     and ``(V,)`` bool, True where ``std_i`` is below the floor. One row counts as constant.
@@ -588,7 +605,9 @@ def feature_scale(
         std = _data_std(d, n_visible, mean.to(d.device))
     else:
         std = torch.zeros(n_visible, dtype=torch.float64, device=d.device)
-    ref = float(std.mean())
+    ref = float(std.median())
+    if ref <= 0:  # more than half the features constant
+        ref = float(std.mean())
     floor = SCALE_FLOOR * ref if ref > 0 else 1.0
     near_constant = std < floor
     return torch.where(near_constant, torch.full_like(std, floor), std), near_constant

@@ -65,6 +65,10 @@ from app.rbm.tempering import TemperedChains, base_from_data, default_betas
 _SPLIT_SEED_OFFSET = 1_000_003
 #: Sliding factor of the hidden offset's moving average (Melchior et al. 2016 use 0.01).
 _CENTERING_SLIDE = 0.01
+#: A parameter (or step) this large has diverged, even before it is NaN or infinite.
+_DIVERGED_ABOVE = 1e12
+#: Default ``sigma_learning_rate / learning_rate`` (log sigma has its own step size, Cho et al. 2011).
+_SIGMA_LR_RATIO = 0.1
 
 
 @dataclass
@@ -99,7 +103,8 @@ class TrainingConfig:
     weight_decay: float = 1e-4
     sparsity_target: float | None = None
     sparsity_cost: float = 0.0
-    learn_sigma: bool = False
+    learn_sigma: bool | None = None
+    sigma_learning_rate: float | None = None
     seed: int = 0
     validation_fraction: float = 0.0
     n_chains: int | None = None
@@ -128,6 +133,8 @@ class TrainingConfig:
             (self.n_replicas >= 2, "n_replicas must be >= 2 (method 'pt' tempers between the model and a base rate)"),
             (self.monitor_size >= 1, "monitor_size must be >= 1"),
             (self.exact_limit_bits >= 0, "exact_limit_bits must be >= 0"),
+            (self.sigma_learning_rate is None or (self.sigma_learning_rate > 0 and math.isfinite(self.sigma_learning_rate)),
+             "sigma_learning_rate must be positive"),
         ]
         for ok, message in checks:
             if not ok:
@@ -242,6 +249,8 @@ class Trainer:
         config.validate()
         if config.learn_sigma and not isinstance(model, GaussianRBM):
             raise ValueError("learn_sigma=True needs a gaussian model")
+        # None: on for gaussian models (bench/README.md, Gaussian section)
+        self.learn_sigma = isinstance(model, GaussianRBM) if config.learn_sigma is None else config.learn_sigma
         validate_training_data(model, data)
         if data.shape[0] < 1:
             raise InvalidInput("training data is empty")
@@ -272,6 +281,15 @@ class Trainer:
         # One PLL row costs V*H softplus (~300 GEMM flops each on a CPU) against ~10*V*H
         # flops per row of a CD-1 epoch: N // 1500 rows keeps it near 2% of an epoch.
         self._pll_rows = max(8, data.shape[0] // 1500)
+        # A standardised gaussian model trains in standard units (z = (v - m) / c, GaussianRBM docs):
+        # self.model and self.data are in those units; metrics and what fit() returns are in the
+        # user's (self.user_model, synced after every epoch).
+        self.user_model = model
+        self._log_sigma_bounds = model.log_sigma_bounds(data) if self.learn_sigma else None
+        sigma_lr = config.sigma_learning_rate
+        self._sigma_lr_ratio = _SIGMA_LR_RATIO if sigma_lr is None else sigma_lr / config.learning_rate
+        self.model = model = model.in_standard_units()
+        self.data = data = self.user_model.to_standard_units(data)
 
         self.generator = torch.Generator(device=dev).manual_seed(config.seed)
         self._epoch = 0
@@ -280,7 +298,7 @@ class Trainer:
         self._total_steps = max(1, self._batches_per_epoch * config.epochs)
 
         params = model.parameters()
-        self._trainable = [n for n in params if n != "log_sigma" or config.learn_sigma]
+        self._trainable = [n for n in params if n != "log_sigma" or self.learn_sigma]
         self.velocity = {n: torch.zeros_like(params[n]) for n in self._trainable}
         # bias (and log sigma) statistics; the weight statistic goes straight into the velocity
         self.grads = {n: torch.zeros_like(params[n]) for n in params if n != "weight"}
@@ -356,6 +374,7 @@ class Trainer:
                 self.hidden_offset.copy_(state["centering.hidden_offset"])
         self.generator.set_state(state["generator_state"].to("cpu", torch.uint8))
         self._epoch = int(state["epoch"])
+        self.user_model.load_standard_units(self.model)
 
     # ------------------------------------------------------------- training
     def learning_rate_at(self, step: int) -> float:
@@ -374,7 +393,7 @@ class Trainer:
             metrics = self.run_epoch()
             if on_epoch is not None and on_epoch(self._epoch, metrics) is False:
                 break
-        return self.model
+        return self.user_model
 
     def run_epoch(self) -> dict[str, float]:
         """One pass over shuffled mini-batches; returns the epoch's metrics."""
@@ -387,8 +406,14 @@ class Trainer:
             for b, lo in enumerate(range(0, n, cfg.batch_size)):
                 idx = perm[lo : lo + cfg.batch_size]
                 self._update(idx, self.learning_rate_at(step0 + b))
+                # gaussian units can blow up within one epoch: catch the first bad update, while the
+                # units that caused it are still the only non-finite ones (one reduction per update)
+                if self._gaussian and not abs(float(self.velocity["weight"].sum()) +
+                                              float(self.model.log_sigma.sum())) < _DIVERGED_ABOVE:
+                    self._check_finite(f"update {b + 1} of epoch {self._epoch + 1}")
         self._epoch += 1
         self._check_finite()
+        self.user_model.load_standard_units(self.model)
         train_seconds = time.perf_counter() - start
         metrics = self.compute_metrics()
         metrics["learning_rate"] = self.learning_rate_at(self._epoch * self._batches_per_epoch - 1)
@@ -402,11 +427,11 @@ class Trainer:
         return metrics
 
     def persistent_chains(self) -> torch.Tensor | None:
-        """The persistent chains' visible states at beta = 1 ``(n_chains, V)`` in the trained units
+        """The persistent chains' visible states at beta = 1 ``(n_chains, V)`` in the user's units
         (``None`` for CD): what the train runner stores beside the weights so sampling can start there."""
         if self.chains is None:
             return None
-        return self.chains.state.clone()
+        return self.user_model.from_standard_units(self.chains.state.clone())
 
     def _cd_chain(self, rows: int) -> GibbsChains:
         ch = self._cd_chains.get(rows)
@@ -441,7 +466,7 @@ class Trainer:
         rows = self._rows(n, model_rows)
         self._centred(u, self.visible_offset, rows.x[:n])
         self._centred(ph, self.hidden_offset, rows.y[:n])
-        if self._gaussian and self.config.learn_sigma:
+        if self._gaussian and self.learn_sigma:
             self.grads["log_sigma"].copy_(self._sigma_stat(v, ph))
 
     def _load_negative(self, v: torch.Tensor, ph: torch.Tensor, u: torch.Tensor, weights: torch.Tensor | None = None) -> None:
@@ -463,7 +488,7 @@ class Trainer:
         else:
             torch.mul(weights, -n, out=rm)
             ym.mul_(weights[:, None]).mul_(n)
-        if self._gaussian and self.config.learn_sigma:
+        if self._gaussian and self.learn_sigma:
             self.grads["log_sigma"].sub_(self._sigma_stat(v, ph, weights))
 
     def _bias_statistics(self) -> None:
@@ -569,20 +594,54 @@ class Trainer:
             vw.addr_(u_mean, push, alpha=lr)
         for name in self._trainable:
             if name != "weight":
-                self.velocity[name].mul_(cfg.momentum).add_(g[name], alpha=lr)
+                step = lr * self._sigma_lr_ratio if name == "log_sigma" else lr
+                self.velocity[name].mul_(cfg.momentum).add_(g[name], alpha=step)
         if self.hidden_offset is not None:
             params["visible_bias"].addmv_(vw, self.hidden_offset, alpha=-1.0)
             params["hidden_bias"].addmv_(vw.T, self.visible_offset, alpha=-1.0)
         for name in self._trainable:
             params[name].add_(self.velocity[name])
+        if self._log_sigma_bounds is not None:
+            torch.clamp(params["log_sigma"], *self._log_sigma_bounds, out=params["log_sigma"])
 
-    def _check_finite(self) -> None:
-        for name, t in self.model.parameters().items():
-            if not bool(torch.isfinite(t).all()):
-                raise TrainingDiverged(
-                    f"training diverged at epoch {self._epoch}: parameter {name!r} became NaN or infinite; "
-                    f"lower learning_rate (now {self.config.learning_rate}) or momentum, or standardise the data"
-                )
+    def _check_finite(self, where: str | None = None) -> None:
+        """Raise :class:`TrainingDiverged` naming the parameter, the units and the likely cause."""
+        where = where or f"epoch {self._epoch}"
+        tensors = {**self.model.parameters(), **{f"step of {n}": v for n, v in self.velocity.items()}}
+        for name, t in tensors.items():
+            bad = ~(t.abs() < _DIVERGED_ABOVE)  # NaN, infinite, or on its way there
+            if bool(bad.any()):
+                raise TrainingDiverged(f"training diverged at {where}: {self._divergence_cause(name, bad)}")
+
+    def _divergence_cause(self, name: str, bad: torch.Tensor) -> str:
+        """Which units went non-finite in ``name`` and why (sigma, data scale, or step size)."""
+        cfg = self.config
+        hidden_only = name.endswith("hidden_bias")
+        rows = bad if bad.dim() == 1 else bad.any(dim=1)
+        units = torch.nonzero(rows).flatten()[:5].tolist()
+        kind = "hidden" if hidden_only else "visible"
+        what = f"{name!r} became NaN, infinite or larger than {_DIVERGED_ABOVE:g} at {kind} unit(s) {units}"
+        lr_hint = f"lower learning_rate (now {cfg.learning_rate}) or momentum (now {cfg.momentum})"
+        if hidden_only or not self._gaussian:
+            return f"{what}; {lr_hint}"
+        with torch.no_grad():
+            idx = torch.tensor(units, device=self.data.device)
+            cols = self.data.index_select(1, idx).to(torch.float64)
+            spread = cols.std(dim=0) if cols.shape[0] > 1 else cols.abs().max(dim=0).values
+            peak = cols.abs().max(dim=0).values
+            sigma = torch.exp(self.model.log_sigma.index_select(0, idx).to(torch.float64))
+        units_txt = ", ".join(f"unit {u}: sigma {s:.3g}, data std {d:.3g}, max |v| {p:.3g}"
+                              for u, s, d, p in zip(units, sigma.tolist(), spread.tolist(), peak.tolist()))
+        if self.learn_sigma and bool((sigma.nan_to_num(0.0) < 0.1 * spread).any()):
+            sig_lr = cfg.learning_rate * self._sigma_lr_ratio
+            return (f"{what} ({units_txt}; in the trained units): learned sigma shrank far below the data's "
+                    f"spread, and 1/sigma^2 multiplies those units' inputs; lower sigma_learning_rate (now "
+                    f"{sig_lr:.3g}) or set learn_sigma to false")
+        if not self.user_model.standardized and bool(((peak > 10.0) | (spread > 10.0) | (spread < 0.1)).any()):
+            return (f"{what} ({units_txt}): the data is not standardised and these units' values are on a "
+                    f"scale the step sizes do not suit; set model.standardize to true (the default) or "
+                    f"rescale the data")
+        return f"{what} ({units_txt}; in the trained units); {lr_hint}"
 
     # -------------------------------------------------------------- metrics
     def _exact_ll_affordable(self) -> bool:
@@ -596,8 +655,8 @@ class Trainer:
         return bits <= 10 or (1 << bits) * width <= 0.02 * self.data.shape[0] * m.n_visible * m.n_hidden
 
     def compute_metrics(self) -> dict[str, float]:
-        """Monitoring metrics on the fixed monitor subset (see module docs of the keys)."""
-        m = self.model
+        """Monitoring metrics on the fixed monitor subset (see module docs of the keys), in the user's units."""
+        m = self.user_model
         out: dict[str, float] = {}
         with torch.no_grad():
             mon = self._monitor

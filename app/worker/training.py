@@ -50,6 +50,8 @@ def build_run(model_spec: dict[str, Any], training: dict[str, Any], train: np.nd
     generator = torch.Generator(device=device).manual_seed(config.seed)
     cls = MODEL_CLASSES[model_spec["visible"]]
     extra = {"sigma": model_spec["sigma"]} if model_spec["visible"] == "gaussian" and model_spec.get("sigma") else {}
+    if model_spec["visible"] == "gaussian":
+        extra["standardize"] = model_spec.get("standardize", True)
     model = cls.init_random(data.shape[1], model_spec["n_hidden"], generator=generator, data=data,
                             device=device, **extra)
     return TrainingRun(Trainer(model, data, config, validation=val), model)
