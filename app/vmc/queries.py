@@ -22,8 +22,10 @@ def energy(stored: StoredWavefunction, n_samples: int, seed: int) -> Evaluation:
 
 
 def work(stored: StoredWavefunction, n_samples: int) -> float:
-    """Multiply-adds of drawing and scoring ``n_samples``, for the request budget."""
-    return float(n_samples) * stored.system.n_visible * stored.model.hidden_units(stored.system.n_visible)
+    """Cost units of drawing and scoring ``n_samples``, for the request budget: the RBM's
+    multiply-adds per sample, at least 256 (small ansatzes are bound by per-step overhead)."""
+    n = stored.system.n_visible
+    return float(n_samples) * max(n * stored.model.hidden_units(n), 256)
 
 
 def log_psi(stored: StoredWavefunction, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
