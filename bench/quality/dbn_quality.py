@@ -90,7 +90,8 @@ def run(name: str, args: argparse.Namespace) -> dict:
     trainer.fit(on_epoch)
     train_seconds = time.perf_counter() - start
     from app.rbm.dbn_io import dbn_to_safetensors_bytes
-    (RESULTS / f"dbn_{name}.safetensors").write_bytes(dbn_to_safetensors_bytes(dbn))  # re-probe without retraining
+    suffix = "" if args.seed is None else f"_seed{args.seed}"
+    (RESULTS / f"dbn_{name}{suffix}.safetensors").write_bytes(dbn_to_safetensors_bytes(dbn))  # re-probe, no retraining
 
     def featurize(rows: np.ndarray) -> np.ndarray:
         return dbn.up(torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))).numpy()
@@ -131,6 +132,8 @@ def run(name: str, args: argparse.Namespace) -> dict:
 
         from app.pictures.render import grid_png
 
+        from bench.quality.equilibrium import classifier_check
+
         s = sample_dbn(dbn, n_samples=64, steps=args.sample_steps, generator=torch.Generator().manual_seed(3))
         h, w = case["shape"]
         png = RESULTS / f"dbn_{name}_samples.png"
@@ -138,13 +141,20 @@ def run(name: str, args: argparse.Namespace) -> dict:
         split = probe_rows(len(train), len(test), rows, cfg.seed)
         clf = LogisticRegression(max_iter=settings.probe_max_iter).fit(train[split.fit], data.labels[split.fit])
         prob = clf.predict_proba(s.numpy().astype(np.float64))
+        # the equilibrium issue's classifier check, on 500 binary draws v ~ p(v | h_1) against 500 test rows
+        draws = sample_dbn(dbn, n_samples=500, steps=args.sample_steps, generator=torch.Generator().manual_seed(4),
+                           mean_visible=False).numpy()
+        fit = split.fit[:20_000]
+        check = classifier_check(train[fit], data.labels[fit], draws, test[:500])
         out["samples"] = {"png": str(png.relative_to(ROOT)), "steps": args.sample_steps,
                           "class_histogram": np.bincount(prob.argmax(1), minlength=10).tolist(),
                           "mean_top_class_probability": float(prob.max(1).mean()),
-                          "test_rows_mean_top_class_probability": float(clf.predict_proba(test[:1000]).max(1).mean())}
+                          "test_rows_mean_top_class_probability": float(clf.predict_proba(test[:1000]).max(1).mean()),
+                          "classifier_check": check}
         print(f"  samples: {png}, classes {out['samples']['class_histogram']}, "
               f"mean top-class p {out['samples']['mean_top_class_probability']:.3f} "
-              f"(test rows: {out['samples']['test_rows_mean_top_class_probability']:.3f})", flush=True)
+              f"(test rows: {out['samples']['test_rows_mean_top_class_probability']:.3f}); "
+              f"classifier check {check}", flush=True)
     return out
 
 
