@@ -36,12 +36,19 @@ CD1_FLOPS = 5 * 2 * N_VISIBLE * N_HIDDEN
 
 
 def result(goal: str, measured: float, target: float, unit: str = "ratio", higher_is_better: bool = True,
-           **detail: Any) -> dict[str, Any]:
-    """Print and return one goal line for run_all.py."""
+           runs: list[float] | None = None, verdict: str | None = None, **detail: Any) -> dict[str, Any]:
+    """Print and return one goal line for run_all.py.
+
+    ``measured`` is best against best (each side's best repetition); ``runs`` are the ratios of
+    each interleaved round on its own (their spread is the "range" column). ``verdict`` overrides
+    PASS/FAIL (``"N/A"``: not measurable here, ``"REPORT"``: no target).
+    """
     ok = measured >= target if higher_is_better else measured <= target
     row = {"goal": goal, "measured": round(float(measured), 4), "target": target, "unit": unit,
-           "higher_is_better": higher_is_better, "pass": bool(ok), "detail": detail}
-    print("RESULT " + json.dumps(row), flush=True)
+           "higher_is_better": higher_is_better, "pass": bool(ok),
+           "runs": None if runs is None else [round(float(r), 4) for r in runs], "verdict": verdict,
+           "detail": detail}
+    print("RESULT " + json.dumps(row, default=str), flush=True)
     return row
 
 
@@ -71,34 +78,98 @@ def best_of(fns: dict[str, Callable[[], float | None]], repeats: int) -> dict[st
     return best
 
 
-def gemm_only_epoch_seconds(data: Any, n_hidden: int = N_HIDDEN, batch: int = BATCH, k: int = 1) -> float:
-    """One epoch of a bare CD-k GEMM loop: the products only, preallocated, no randomness.
+def gemm_only_epoch_seconds(data: Any, n_hidden: int = N_HIDDEN, batch: int = BATCH, k: int = 1, *,
+                            method: str = "cd", n_chains: int | None = None, n_replicas: int = 1,
+                            epochs: int = 1) -> float:
+    """``epochs`` epochs of a bare GEMM-only loop doing the products of one training method, preallocated,
+    no randomness, no elementwise work; returns the seconds.
 
-    Per batch: positive ``h = v W``, then k times ``v' = h W^T``, ``h' = v' W``, then the two
-    gradient products ``v^T h`` and ``v'^T h'`` accumulated into one buffer.
+    Per batch of ``batch`` data rows the positive ``h = v W``, then the negative phase, then the
+    weight statistic ``v^T h - v_m^T h_m`` (two GEMMs into one buffer):
+
+    * ``cd``: k times ``v' = h W^T``, ``h' = v' W`` on the batch's rows;
+    * ``pcd``: on ``n_chains`` persistent rows ``h = v W``, then k times ``v = h W^T``, ``h = v W``;
+    * ``pt``: k sweeps of ``h = v W``, ``v = h W^T`` over ``n_replicas x n_chains`` rows, then
+      ``h = v W`` on the ``n_chains`` target rows.
+
+    The chain-side products read fixed binary states and write separate outputs: raw products fed
+    back as inputs shrink to denormals or grow to inf within a few steps, and the loop would then
+    time special values (bench/README.md).
     """
     import torch
 
+    if method not in ("cd", "pcd", "pt"):
+        raise ValueError(f"method {method!r}")
     with torch.no_grad():
         x = torch.as_tensor(data)
         n, v_dim = x.shape
         g = torch.Generator().manual_seed(0)
         w = 0.01 * torch.randn(v_dim, n_hidden, generator=g)
         a, b = torch.zeros(v_dim), torch.zeros(n_hidden)
-        h0, h1 = torch.empty(batch, n_hidden), torch.empty(batch, n_hidden)
-        v1, grad = torch.empty(batch, v_dim), torch.empty(v_dim, n_hidden)
+        chains = batch if method == "cd" else (n_chains or batch)
+        rows = chains * (n_replicas if method == "pt" else 1)
+        vs = (torch.rand(rows, v_dim, generator=g) < 0.2).float()
+        hs = (torch.rand(rows, n_hidden, generator=g) < 0.5).float()
+        pre_h, pre_v = torch.empty(rows, n_hidden), torch.empty(rows, v_dim)
+        h0, grad = torch.empty(batch, n_hidden), torch.empty(v_dim, n_hidden)
+        vm, hm = vs[:chains], hs[:chains]
         t0 = time.perf_counter()
-        for lo in range(0, n - batch + 1, batch):
-            v0 = x[lo:lo + batch]
-            torch.addmm(b, v0, w, out=h0)
-            src = h0
-            for _ in range(k):
-                torch.addmm(a, src, w.T, out=v1)
-                torch.addmm(b, v1, w, out=h1)
-                src = h1
-            torch.addmm(grad, v0.T, h0, beta=0.0, out=grad)
-            grad.addmm_(v1.T, h1, alpha=-1.0)
+        for _ in range(epochs):
+            for lo in range(0, n - batch + 1, batch):
+                v0 = x[lo:lo + batch]
+                torch.addmm(b, v0, w, out=h0)
+                if method == "pcd":
+                    torch.addmm(b, vm, w, out=pre_h)
+                if method == "pt":
+                    for _ in range(k):
+                        torch.addmm(b, vs, w, out=pre_h)
+                        torch.addmm(a, hs, w.T, out=pre_v)
+                    torch.addmm(b, vm, w, out=pre_h[:chains])
+                else:
+                    for _ in range(k):
+                        torch.addmm(a, hm, w.T, out=pre_v)
+                        torch.addmm(b, vm, w, out=pre_h)
+                torch.addmm(grad, v0.T, h0, beta=0.0, out=grad)
+                grad.addmm_(vm.T, hm, alpha=-1.0)
         return time.perf_counter() - t0
+
+
+def bare_gibbs_seconds(weight: Any, visible_bias: Any, hidden_bias: Any, n_chains: int, sweeps: int,
+                       seed: int = 0, draw: str = "uniform") -> tuple[float, Any]:
+    """A bare, tuned torch block-Gibbs loop: random binary start, ``sweeps`` sweeps
+    (``p = sigmoid(v W + b)``, ``h = u < p``, ``p = sigmoid(h W^T + a)``, ``v = u < p``), preallocated
+    buffers, in-place ops; ``draw``: ``uniform`` (``uniform_`` + ``lt``) or ``bernoulli``
+    (``torch.bernoulli(out=)``). Returns (seconds, final visible states)."""
+    import torch
+
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(seed)
+        n_v, n_h = weight.shape
+        t0 = time.perf_counter()
+        v = torch.empty(n_chains, n_v).bernoulli_(0.5, generator=g)
+        h, ph, pv = torch.empty(n_chains, n_h), torch.empty(n_chains, n_h), torch.empty(n_chains, n_v)
+        uh, uv = torch.empty(n_chains, n_h), torch.empty(n_chains, n_v)
+        wt = weight.T
+        for _ in range(sweeps):
+            torch.addmm(hidden_bias, v, weight, out=ph).sigmoid_()
+            if draw == "uniform":
+                torch.lt(uh.uniform_(generator=g), ph, out=h)
+            else:
+                torch.bernoulli(ph, generator=g, out=h)
+            torch.addmm(visible_bias, h, wt, out=pv).sigmoid_()
+            if draw == "uniform":
+                torch.lt(uv.uniform_(generator=g), pv, out=v)
+            else:
+                torch.bernoulli(pv, generator=g, out=v)
+        return time.perf_counter() - t0, v
+
+
+def spread(values: list[float]) -> str:
+    """``lo-hi`` of a list of ratios (one value: itself)."""
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    return f"{lo:.2f}" if round(lo, 2) == round(hi, 2) else f"{lo:.2f}-{hi:.2f}"
 
 
 def free_port() -> int:

@@ -1,14 +1,16 @@
-"""Goal 6: the same work on CUDA and on the CPU, when this machine has a CUDA device.
+"""Goal 5 (issue 17; 6 in round one): the same work on CUDA and on the CPU, when this machine has a CUDA device.
 
 Per device: one 784x500 CD-1 epoch (10,000 rows, batch 100, ``Trainer``, best of 3), 256-chain
 Gibbs sweeps, and AIS (100 runs x 1,000 betas). Prints the GPU/CPU speed ratio of each; on a
-machine without CUDA it prints one REPORT line saying so (nothing to measure).
+machine without CUDA it prints one N/A line saying so (nothing to measure), with ``--note``
+(what the device tool's status said, e.g. that no GPU machine is lent to this task).
 
-    .venv/bin/python bench/perf/bench_gpu.py
+    .venv/bin/python bench/perf/bench_gpu.py [--note TEXT]
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import torch
@@ -52,14 +54,18 @@ def main() -> None:
     from app.rbm.device import flush_denormals
 
     flush_denormals()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--note", default="")
+    args = ap.parse_args()
     if not torch.cuda.is_available():
-        info("no CUDA device: goal 6 not measured here")
-        result("6 GPU/CPU speed ratio (reported; no CUDA device on this machine)", float("nan"), float("inf"))
+        note = "no CUDA device on this machine" + (f"; {args.note}" if args.note else "")
+        info(f"goal 5 not measured: {note}")
+        result(f"5 GPU/CPU speed ratio: not measured ({note})", float("nan"), float("inf"), verdict="N/A")
         return
     cpu, gpu = seconds(torch.device("cpu")), seconds(torch.device("cuda"))
     for name in cpu:
         info(f"{name}: cpu {cpu[name]:.3f}s  cuda {gpu[name]:.3f}s")
-        result(f"6 GPU/CPU speed ratio, {name} (reported)", cpu[name] / gpu[name], float("inf"),
+        result(f"5 GPU/CPU speed ratio, {name} (report)", cpu[name] / gpu[name], float("inf"), verdict="REPORT",
                cpu_s=round(cpu[name], 4), cuda_s=round(gpu[name], 4), gpu=torch.cuda.get_device_name())
 
 

@@ -1,4 +1,4 @@
-"""Goals 3 and 7: free-energy latency, binary bodies, micro-batching, API latency under training.
+"""Round-one goals 3 and 7 (kept by issue 17): free-energy latency, binary bodies, micro-batching, API latency under training.
 
 3a: median latency of ``POST /free-energy`` with 100x784 JSON against a bare FastAPI endpoint
     (``_bare_app.py``, uvicorn, same host) that only parses the same JSON; target <= 2x.
@@ -116,9 +116,10 @@ def main() -> None:
                                           headers={"content-type": "application/octet-stream", "x-shape": "100,784"}))
             svc, b, rw = min(lat["svc"]), min(lat["bare"]), min(lat["raw"])
             info(f"free energy 100x784: service {svc * 1e3:.2f} ms, bare parse {b * 1e3:.2f} ms, raw float32 {rw * 1e3:.2f} ms")
-            result("3a free-energy 100x784 JSON latency / bare parse endpoint (<= 2)", svc / b, 2.0,
-                   higher_is_better=False, service_ms=round(svc * 1e3, 2), bare_ms=round(b * 1e3, 2))
-            result("3b raw float32 body latency / JSON latency (reported)", rw / svc, float("inf"),
+            result("r1 3a free-energy 100x784 JSON latency / bare parse endpoint (<= 2)", svc / b, 2.0,
+                   higher_is_better=False, runs=[s / b for s, b in zip(lat["svc"], lat["bare"])],
+                   service_ms=round(svc * 1e3, 2), bare_ms=round(b * 1e3, 2))
+            result("r1 3b raw float32 body latency / JSON latency (report)", rw / svc, float("inf"), verdict="REPORT",
                    higher_is_better=False, raw_ms=round(rw * 1e3, 2))
             one_row = x[:1].tobytes()
             batched = asyncio.run(throughput(fe, one_row))
@@ -134,7 +135,8 @@ def main() -> None:
             busy = latency(client, fe, 20, json=js)
             client.post(f"{url}/v1/jobs/{job}/cancel")
             info(f"API latency idle {idle * 1e3:.2f} ms, while training {busy * 1e3:.2f} ms")
-            result("7 API free-energy latency while a job trains / idle (reported)", busy / idle, float("inf"),
+            result("r1 7 API free-energy latency while a job trains / idle (report)", busy / idle, float("inf"),
+                   verdict="REPORT",
                    higher_is_better=False, idle_ms=round(idle * 1e3, 2), busy_ms=round(busy * 1e3, 2),
                    worker_threads=os.environ.get("RBM_WORKER_THREADS", "0 (torch default)"),
                    omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", "unset"))
@@ -154,9 +156,9 @@ def main() -> None:
         batched_big, unbatched_big = big_rps["batched"], big_rps["unbatched"]
         info(f"32 clients, 1-row queries: 784x500 batched {batched:.0f}/s, unbatched {unbatched:.0f}/s; "
              f"{BIG}x{BIG} batched {batched_big:.0f}/s, unbatched {unbatched_big:.0f}/s")
-        result("3c 32 clients 1-row queries 784x500, micro-batched / unbatched (>= 3)", batched / unbatched, 3.0,
+        result("r1 3c 32 clients 1-row queries 784x500, micro-batched / unbatched (>= 3)", batched / unbatched, 3.0,
                batched_rps=round(batched), unbatched_rps=round(unbatched))
-        result(f"3c 32 clients 1-row queries {BIG}x{BIG}, micro-batched / unbatched (>= 3)", batched_big / unbatched_big,
+        result(f"r1 3c 32 clients 1-row queries {BIG}x{BIG}, micro-batched / unbatched (>= 3)", batched_big / unbatched_big,
                3.0, batched_rps=round(batched_big), unbatched_rps=round(unbatched_big))
     finally:
         bare.terminate()
