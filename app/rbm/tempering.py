@@ -221,7 +221,7 @@ class TemperedChains:
     def _energy_gap(self) -> torch.Tensor:
         """``D = E(v, h) - E_0(v) : (R C,)`` of the current joint states (``pre`` belongs to ``v``)."""
         m = self.model
-        rowdot = torch.mul(self.pre, self.h, out=self.ph).sum(dim=1)
+        rowdot = torch.linalg.vecdot(self.pre, self.h)  # fused multiply-reduce, no (n, H) temporary
         if self.gaussian:
             e0 = ((self.v - self.base_mean).square_() * self._inv_var0).sum(dim=1).mul_(0.5)
             return m.visible_energy(self.v).sub_(e0).sub_(rowdot)
@@ -244,9 +244,10 @@ class TemperedChains:
         if pair.numel():
             a = lo_d[pair] * C + chain
             b = a + C
-            ha, hb = self.h[a], self.h[b]
-            self.h[a] = hb
-            self.h[b] = ha
+            # row copies with index_select / index_copy_ (advanced-index assignment is ~50x slower on CPU)
+            ha, hb = self.h.index_select(0, a), self.h.index_select(0, b)
+            self.h.index_copy_(0, a, hb)
+            self.h.index_copy_(0, b, ha)
 
     def _visible_step(self) -> None:
         m = self.model
