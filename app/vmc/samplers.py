@@ -110,20 +110,20 @@ class SpinSampler:
         """
         s = self.state
         wt = wf.W.T.contiguous()  # (N, H)
-        wsum = wt.sum(1)  # (N,)
-        logu = torch.rand(self.N, s.shape[0], generator=self.g, dtype=s.dtype).log_()
-        accepted = 0
+        lin = 2 * (wt.sum(1) - wf.a)  # (N,): the linear part of the log-ratio, per unit s_i
+        half_logu = torch.rand(self.N, s.shape[0], generator=self.g, dtype=s.dtype).log_().mul_(0.5)
+        accepted = torch.zeros((), dtype=torch.int64)
         for i in range(self.N):
             si = s[:, i]
-            t_new = theta2 - 4 * si[:, None] * wt[i]
+            t_new = torch.addcmul(theta2, si[:, None], wt[i], value=-4.0)
             sp_new = softplus(t_new).sum(1)
-            d = (sp_new - sp) + 2 * si * (wsum[i] - wf.a[i])
-            acc = logu[i] < 2 * d
+            d = torch.addcmul(sp_new - sp, si, lin[i])  # log psi(s') - log psi(s)
+            acc = half_logu[i] < d  # u < |psi'/psi|^2
             s[:, i] = torch.where(acc, -si, si)
             theta2 = torch.where(acc[:, None], t_new, theta2)
             sp = torch.where(acc, sp_new, sp)
-            accepted += int(acc.sum())
-        return theta2, sp, accepted, self.N * s.shape[0]
+            accepted += acc.sum()
+        return theta2, sp, int(accepted), self.N * s.shape[0]
 
     def _sweep_exchange(self, wf, theta2: torch.Tensor, sp: torch.Tensor):
         s = self.state

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.nn.functional import softplus
 
 _LOG2 = math.log(2.0)
 
@@ -55,10 +56,15 @@ class SpinRBM:
         return torch.cat([s, t, ow], dim=1)
 
     def log_ratio_single_flips(self, s: torch.Tensor, theta: torch.Tensor | None = None) -> torch.Tensor:
-        """log psi(s with spin i flipped) - log psi(s) for every i: (B, N) -> (B, N)."""
-        theta = self.theta(s) if theta is None else theta
-        shifted = theta[:, None, :] - 2 * s[:, :, None] * self.W.T[None]  # (B, N, H)
-        return -2 * self.a * s + (logcosh(shifted) - logcosh(theta)[:, None, :]).sum(2)
+        """log psi(s with spin i flipped) - log psi(s) for every i: (B, N) -> (B, N).
+
+        With log cosh t = softplus(2t) - t - log 2 the linear parts sum in closed form
+        (theta' - theta = -2 s_i W_i), so the (B, N, H) tensor sees one softplus only.
+        """
+        theta2 = 2 * (self.theta(s) if theta is None else theta)
+        shifted = theta2[:, None, :] - 4 * s[:, :, None] * self.W.T[None]  # 2 theta' for each flip: (B, N, H)
+        sp = softplus(shifted).sum(2) - softplus(theta2).sum(1, keepdim=True)
+        return sp + 2 * s * (self.W.sum(0) - self.a)
 
     def log_ratio_pair_flips(self, s: torch.Tensor, pairs_i: torch.Tensor, pairs_j: torch.Tensor,
                              theta: torch.Tensor | None = None) -> torch.Tensor:

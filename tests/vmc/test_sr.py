@@ -51,6 +51,8 @@ def test_sr_direction_equals_exact_natural_gradient_step():
     O, E = wf.param_grad(s), local_energy(system, wf, s)
     assert np.allclose(energy_gradient(O, E, weights=p).numpy(), grad, atol=1e-7)
     assert np.allclose(sr_direction(O, E, SHIFT, weights=p).numpy(), expected, rtol=1e-5, atol=1e-6)
+    fast = sr_direction(O, E, SHIFT, weights=p, gram_dtype=torch.float32).numpy()
+    assert np.linalg.norm(fast - expected) < 1e-4 * np.linalg.norm(expected)
 
 
 def test_sampled_sr_step_approaches_the_exact_step():
