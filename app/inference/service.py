@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 import torch
+from fastapi import Response
 
 from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest, PayloadTooLarge
 from app.core.settings import Settings
 from app.datasets.service import rows_for_model
 from app.inference.answers import array_response, check_answer_size
-from app.inference.schemas import DiagnosticsOut, SampleOut, SampleRequest
+from app.inference.schemas import DiagnosticsOut, SampleRequest
 from app.inference.tensors import vectors_to_tensor
 from app.models.service import load_model
 from app.rbm.errors import InvalidInput
@@ -230,5 +232,14 @@ def sample_answer(req: SampleRequest, row, model: RBM, settings: Settings, sessi
         meta = {k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in fields.items()}
         meta["columns"] = {"samples": model.n_visible, "hidden": 0 if result.hidden is None else model.n_hidden}
         return array_response(array, binary, meta)
-    return SampleOut(samples=result.samples.cpu().tolist(),
-                     hidden=None if result.hidden is None else result.hidden.cpu().tolist(), **fields)
+    # JSON written by orjson from float64 arrays (the same numbers as .tolist()) rather than returned as
+    # a SampleOut for FastAPI to validate and json.dumps: 1,000 x 784 samples took ~0.7 s that way and
+    # ~0.1 s this way (bench/perf, issue 17). The shape is SampleOut's, field for field.
+    payload = {"samples": _json_rows(result.samples),
+               "hidden": None if result.hidden is None else _json_rows(result.hidden),
+               **{k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in fields.items()}}
+    return Response(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+def _json_rows(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().to("cpu", torch.float64).numpy())
