@@ -48,6 +48,16 @@ class Samples:
     sampler: str
     hidden: np.ndarray | None = None
     acceptance_rate: float | None = None
+    #: parallel tempering: accepted / attempted swaps per neighbouring replica pair, and the ladder
+    swap_acceptance: list[float] | None = None
+    betas: list[float] | None = None
+    #: equilibrium check of the draw (rhat, tau, ess, equilibrated, rule, ...)
+    diagnostics: dict[str, Any] | None = None
+    #: what was run once the server resolved the defaults
+    steps: int | None = None
+    thin: int | None = None
+    n_chains: int | None = None
+    init: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,9 @@ def _samples(response: httpx.Response) -> Samples:
     body = response.json()
     hidden = body.get("hidden")
     return Samples(np.asarray(body["samples"], dtype=np.float64), body["seed"], body["sampler"],
-                   None if hidden is None else np.asarray(hidden, dtype=np.float64), body.get("acceptance_rate"))
+                   None if hidden is None else np.asarray(hidden, dtype=np.float64), body.get("acceptance_rate"),
+                   body.get("swap_acceptance"), body.get("betas"), body.get("diagnostics"), body.get("steps"),
+                   body.get("thin"), body.get("n_chains"), body.get("init"))
 
 
 def _log_likelihood(response: httpx.Response) -> LogLikelihood:
@@ -397,8 +409,10 @@ def _png(path: str, **params: Any) -> Call[bytes]:
     return Call("GET", path, _bytes, params=_clean(params))
 
 
-def samples_png(model_id: str, n: int, steps: int, seed: int | None, sampler: str) -> Call[bytes]:
-    return _png(f"/v1/models/{model_id}/samples.png", n=n, steps=steps, seed=seed, sampler=sampler)
+def samples_png(model_id: str, n: int, steps: int | None, seed: int | None, sampler: str,
+                n_replicas: int | None = None) -> Call[bytes]:
+    return _png(f"/v1/models/{model_id}/samples.png", n=n, steps=steps, seed=seed, sampler=sampler,
+                n_replicas=n_replicas)
 
 
 def filters_png(model_id: str, n: int) -> Call[bytes]:

@@ -406,20 +406,29 @@ def sweeps_cancel(ctx: typer.Context, sweep_id: str) -> None:
 @app.command()
 def sample(ctx: typer.Context, model: str,
            n: Annotated[int, typer.Option("-n", help="How many samples.")] = 16,
-           steps: Annotated[int, typer.Option(help="Gibbs sweeps before each sample.")] = 1000,
+           steps: Annotated[Optional[int], typer.Option(help="Sweeps before each sample; default: the server's "
+                                                        "choice for the sampler.")] = None,
            seed: Annotated[Optional[int], typer.Option()] = None,
+           sampler: Annotated[str, typer.Option(help="auto (default: parallel tempering from the model's stored "
+                                                "chains), gibbs, metropolis or pt.")] = "auto",
+           replicas: Annotated[Optional[int], typer.Option(help="pt: replicas per chain.")] = None,
            png: Annotated[Optional[Path], typer.Option(help="Write a PNG grid (models with an image shape).")] = None,
            npy: Annotated[Optional[Path], typer.Option(help="Write the samples as a .npy array.")] = None) -> None:
     """Draw samples: to a PNG grid, a .npy file, or (with neither) printed."""
     rbm = client(ctx)
     if png is not None:
-        png.write_bytes(rbm.samples_png(model, n, steps=steps, seed=seed))
+        png.write_bytes(rbm.samples_png(model, n, steps=steps, seed=seed, sampler=sampler, n_replicas=replicas))
         console.print(f"wrote {png}")
     if npy is not None or png is None:
-        result = rbm.samples(model, n, steps=steps, seed=seed)
+        result = rbm.samples(model, n, steps=steps, seed=seed, sampler=sampler, n_replicas=replicas)
         if npy is not None:
             np.save(npy, result.samples)
-            console.print(f"wrote {npy} {result.samples.shape} (seed {result.seed})")
+            d = result.diagnostics or {}
+            console.print(f"wrote {npy} {result.samples.shape} (seed {result.seed}): {result.sampler} from "
+                          f"{result.init}, {result.steps} sweeps, {result.n_chains} chains; R-hat {d.get('rhat')}, "
+                          f"tau {d.get('tau')} sweeps, equilibrated {d.get('equilibrated')}"
+                          + (f"; swap acceptance {[round(a, 2) for a in result.swap_acceptance]}"
+                             if result.swap_acceptance else ""))
         else:
             for row in result.samples:
                 console.print("".join("1" if x >= 0.5 else "0" for x in row) if _binary(row) else np.array2string(row))

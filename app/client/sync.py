@@ -224,9 +224,11 @@ class RBMClient:
     def free_energy(self, model_id: str, data: ArrayLike) -> np.ndarray:
         return self._send(calls.free_energy(model_id, data))
 
-    def samples(self, model_id: str, n_samples: int = 10, *, steps: int = 1000, seed: int | None = None,
+    def samples(self, model_id: str, n_samples: int = 10, *, steps: int | None = None, seed: int | None = None,
                 **options: Any) -> Samples:
-        """Draw samples; ``options`` as in POST .../samples (sampler, thin, n_chains, init, beta, ...)."""
+        """Draw samples; ``options`` as in POST .../samples (sampler: auto/gibbs/metropolis/pt, n_replicas,
+        betas, thin, n_chains, init, beta, ...). Unset ``steps`` and sampler: the server picks equilibrium
+        defaults; the answer's ``diagnostics`` say whether the draw equilibrated."""
         return self._send(calls.sample(model_id, {"n_samples": n_samples, "steps": steps, "seed": seed, **options}))
 
     def hidden(self, model_id: str, data: ArrayLike, layer: int | None = None) -> np.ndarray:
@@ -278,9 +280,9 @@ class RBMClient:
         return self._send(calls.ising_observables(model_id, {"L": L, "T": T, **options}))
 
     # -- pictures (PNG bytes) ---------------------------------------------------------------
-    def samples_png(self, model_id: str, n: int = 64, *, steps: int = 1000, seed: int | None = None,
-                    sampler: str = "gibbs") -> bytes:
-        return self._send(calls.samples_png(model_id, n, steps, seed, sampler))
+    def samples_png(self, model_id: str, n: int = 64, *, steps: int | None = None, seed: int | None = None,
+                    sampler: str = "auto", n_replicas: int | None = None) -> bytes:
+        return self._send(calls.samples_png(model_id, n, steps, seed, sampler, n_replicas))
 
     def filters_png(self, model_id: str, n: int = 100) -> bytes:
         return self._send(calls.filters_png(model_id, n))
