@@ -116,7 +116,7 @@ def validate(system: System, model: ModelConfig, vmc: VMCConfig) -> None:
         raise ValueError("learning_rate and step_size must be > 0, sr_shift >= 0")
     if model.hidden_units(system.n_visible) < 1:
         raise ValueError("the model needs at least one hidden unit")
-    if system.continuous:
+    if isinstance(system, HarmonicTrap):
         if model.form not in ("plain", "sqrt"):
             raise ValueError(f"form must be 'plain' or 'sqrt', got {model.form!r}")
         if model.jastrow and system.dim < 2:

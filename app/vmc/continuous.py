@@ -77,7 +77,8 @@ class PadeJastrow:
     mass 1/2, l = 0): d ln psi / dr at r = 0 equals 1/(D - 1): a = 1 in 2D, 1/2 in 3D.
     """
 
-    def __init__(self, n_particles: int, dim: int, params: torch.Tensor | None = None, cusp: float | None = None) -> None:
+    def __init__(self, n_particles: int, dim: int, params: torch.Tensor | None = None,
+                 cusp: float | None = None) -> None:
         if dim < 2:
             raise ValueError("the Pade-Jastrow cusp needs dim >= 2")
         self.P, self.D = n_particles, dim

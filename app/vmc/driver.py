@@ -21,7 +21,7 @@ from app.vmc.exact import exact_energy
 from app.vmc.local_energy import local_energy
 from app.vmc.optimizers import make_optimizer
 from app.vmc.samplers import ContinuousSampler, SpinSampler
-from app.vmc.systems import System, system_from_dict, system_to_dict
+from app.vmc.systems import HarmonicTrap, System, system_from_dict, system_to_dict
 
 Callback = Callable[[dict[str, Any]], bool | None]
 LOCAL_ENERGY_CHUNK = 8192  # walkers per local-energy batch: bounds the (B, N, H) ratio tensor
@@ -49,7 +49,7 @@ class Evaluation:
 
 
 def make_sampler(system: System, cfg: VMCConfig, n_chains: int, generator: torch.Generator):
-    if system.continuous:
+    if isinstance(system, HarmonicTrap):
         return ContinuousSampler(n_chains, system.n_visible, move=cfg.sampler, step=cfg.step_size,
                                  generator=generator, scale=1.0 / system.omega**0.5)
     return SpinSampler(n_chains, system.n_visible, move=cfg.sampler, generator=generator)
@@ -83,7 +83,7 @@ class VMC:
         self.exact_energy = exact_energy(self.system)
 
     @classmethod
-    def from_stored(cls, stored) -> "VMC":
+    def from_stored(cls, stored) -> VMC:
         """A driver around a stored wave function (:class:`app.vmc.io.StoredWavefunction`)."""
         vmc = cls(stored.system, stored.model, stored.config)
         vmc.wf.params.copy_(stored.wf.params)

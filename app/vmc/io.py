@@ -59,7 +59,8 @@ def load_wavefunction(data: bytes) -> StoredWavefunction:
     wf = build_wavefunction(system, model)
     params = load_tensors(data)["params"].to(torch.float64)
     if params.shape != wf.params.shape:
-        raise ValueError(f"stored parameters have shape {tuple(params.shape)}, the ansatz needs {tuple(wf.params.shape)}")
+        raise ValueError(f"stored parameters have shape {tuple(params.shape)}, "
+                         f"the ansatz needs {tuple(wf.params.shape)}")
     wf.params.copy_(params)
     return StoredWavefunction(system, model, config, wf, json.loads(meta.get("info", "{}")))
 

@@ -7,6 +7,8 @@ configurations s' of H_{s s'} psi(s') / psi(s), every ratio from one batched ten
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from app.vmc.systems import TFIM, HarmonicTrap, Heisenberg, System
@@ -55,7 +57,8 @@ def heisenberg_local_energy(system: Heisenberg, wf, s: torch.Tensor) -> torch.Te
     return system.J * zz.sum(1) + off * (ratios * (zz < 0)).sum(1)
 
 
-_LOCAL_ENERGY = {HarmonicTrap: trap_local_energy, TFIM: tfim_local_energy, Heisenberg: heisenberg_local_energy}
+_LOCAL_ENERGY: dict[type, Callable[..., torch.Tensor]] = {
+    HarmonicTrap: trap_local_energy, TFIM: tfim_local_energy, Heisenberg: heisenberg_local_energy}
 
 
 def local_energy(system: System, wf, x: torch.Tensor) -> torch.Tensor:

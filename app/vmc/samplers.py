@@ -22,7 +22,6 @@ because the parameters change between calls.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch.nn.functional import softplus
@@ -37,7 +36,7 @@ class Draw:
 
 
 class ContinuousSampler:
-    def __init__(self, n_chains: int, dim: int, *, move: Literal["metropolis", "langevin"] = "langevin",
+    def __init__(self, n_chains: int, dim: int, *, move: str = "langevin",
                  step: float = 0.5, generator: torch.Generator, scale: float = 1.0) -> None:
         if move not in ("metropolis", "langevin"):
             raise ValueError(f"continuous sampler must be 'metropolis' or 'langevin', got {move!r}")
@@ -59,6 +58,7 @@ class ContinuousSampler:
             log_a = 2 * (lp_new - lp)
             grad_new = None
         else:
+            assert grad is not None  # langevin keeps the drift of the current state
             noise = torch.randn(x.shape, generator=self.g, dtype=x.dtype)
             prop = x + dt * grad + dt**0.5 * noise
             lp_new, grad_new, _ = wf.derivatives(prop)
@@ -69,7 +69,7 @@ class ContinuousSampler:
         acc = torch.log(u) < log_a
         self.state = torch.where(acc[:, None], prop, x)
         lp = torch.where(acc, lp_new, lp)
-        if grad is not None:
+        if grad is not None and grad_new is not None:
             grad = torch.where(acc[:, None], grad_new, grad)
         return lp, grad, int(acc.sum())
 
@@ -90,7 +90,7 @@ class ContinuousSampler:
 
 
 class SpinSampler:
-    def __init__(self, n_chains: int, n_spins: int, *, move: Literal["flip", "exchange"] = "flip",
+    def __init__(self, n_chains: int, n_spins: int, *, move: str = "flip",
                  generator: torch.Generator) -> None:
         if move not in ("flip", "exchange"):
             raise ValueError(f"spin sampler must be 'flip' or 'exchange', got {move!r}")

@@ -117,7 +117,8 @@ def main() -> None:
                   f"| {r['goal']} | {'PASS' if r['pass'] else 'FAIL'} | {r['train_s']:.1f} | {r['total_s']:.1f} |",
                   flush=True)
     if "netket" in keys:
-        print("\n# TFIM N=20, alpha=1, SR (lr %g, shift %g), ~1000 samples/step: seconds to rel. error 2e-4" % (a.lr, a.shift))
+        print(f"\n# TFIM N=20, alpha=1, SR (lr {a.lr:g}, shift {a.shift:g}), ~1000 samples/step: "
+              "seconds to rel. error 2e-4")
         ours, theirs = [], []
         for rep in range(a.repeats):
             ours.append(ours_time_to_target(2e-4, a.lr, a.shift, a.seed + rep))

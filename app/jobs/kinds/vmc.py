@@ -3,7 +3,7 @@ model of kind `wavefunction` and `job.result` holds the final energy against the
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -47,7 +47,7 @@ class HeisenbergSpec(BaseModel):
     pbc: bool = True
 
 
-SystemSpec = Annotated[Union[HarmonicTrapSpec, TFIMSpec, HeisenbergSpec], Field(discriminator="type")]
+SystemSpec = Annotated[HarmonicTrapSpec | TFIMSpec | HeisenbergSpec, Field(discriminator="type")]
 
 
 class VMCModelSpec(BaseModel):
