@@ -60,7 +60,8 @@ def probe_accuracy(x_fit: np.ndarray, y_fit: np.ndarray, x_score: np.ndarray, y_
 
 
 def linear_probe(featurize, train: np.ndarray, y_train: np.ndarray, test: np.ndarray | None,
-                 y_test: np.ndarray | None, *, max_rows: int, max_iter: int, seed: int = 0) -> dict[str, float | str]:
+                 y_test: np.ndarray | None, *, max_rows: int, max_iter: int, seed: int = 0,
+                 C: float = 1.0) -> dict[str, float | str]:
     """``linear_probe_accuracy`` (on ``featurize(rows)``) and ``linear_probe_accuracy_raw`` (on the
     rows themselves), with the row counts, the scored side and the seconds it took."""
     start = time.perf_counter()
@@ -71,8 +72,8 @@ def linear_probe(featurize, train: np.ndarray, y_train: np.ndarray, test: np.nda
     x_score, y_score = src[split.score], ys[split.score]
     out: dict[str, float | str] = {
         "linear_probe_accuracy": probe_accuracy(featurize(x_fit), y_fit, featurize(x_score), y_score,
-                                                max_iter=max_iter),
-        "linear_probe_accuracy_raw": probe_accuracy(x_fit, y_fit, x_score, y_score, max_iter=max_iter),
+                                                max_iter=max_iter, C=C),
+        "linear_probe_accuracy_raw": probe_accuracy(x_fit, y_fit, x_score, y_score, max_iter=max_iter, C=C),
         "linear_probe_fit_rows": float(len(split.fit)),
         "linear_probe_score_rows": float(len(split.score)),
         "linear_probe_scored_on": split.scored_on,

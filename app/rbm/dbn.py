@@ -174,13 +174,15 @@ def sample_dbn(
     init: str | torch.Tensor = "random",
     mean_visible: bool = True,
     sampler: str = "gibbs",
+    n_replicas: int | None = None,
 ) -> torch.Tensor:
     """Samples of ``v``: ``steps`` block-Gibbs sweeps in the top RBM, then a down pass.
 
     ``init``: ``"random"`` (uniform binary states of the top RBM's visible layer) or data
     vectors ``(m, V)``, carried up by mean field and then sampled to binary states. The down pass
     samples the intermediate layers; the visible layer is ``E[v | h_1]`` (``mean_visible``, the
-    usual picture) or a draw. ``sampler`` is handed to the top RBM's sampler.
+    usual picture) or a draw. ``sampler`` (and ``n_replicas`` for ``"pt"``) is handed to the top
+    RBM's sampler (:func:`app.rbm.sampling.draw_samples`).
     """
     top = dbn.top
     with torch.no_grad():
@@ -192,7 +194,8 @@ def sample_dbn(
         else:
             start = init
         top_samples = draw_samples(top, n_samples=n_samples, steps=steps, thin=thin, init=start,
-                                   sampler=sampler, generator=generator, n_chains=n_chains).samples
+                                   sampler=sampler, generator=generator, n_chains=n_chains,
+                                   n_replicas=n_replicas).samples
         if dbn.n_layers == 1:
             return top_samples
         below = dbn.layers[:-1]

@@ -78,6 +78,10 @@ def run(name: str, args: argparse.Namespace) -> dict:
     g = torch.Generator().manual_seed(cfg.seed)
     dbn = init_dbn(x.shape[1], layers, generator=g, data=x)
     trainer = DBNTrainer(dbn, x, cfg)
+    if args.weights:  # a DBN saved by an earlier run: skip training
+        from app.rbm.dbn_io import dbn_from_safetensors_bytes
+        dbn, _ = dbn_from_safetensors_bytes(Path(args.weights).read_bytes())
+        trainer.dbn, trainer._layer = dbn, dbn.n_layers
     history: list[dict] = []
     start = time.perf_counter()
 
@@ -91,21 +95,23 @@ def run(name: str, args: argparse.Namespace) -> dict:
     train_seconds = time.perf_counter() - start
     from app.rbm.dbn_io import dbn_to_safetensors_bytes
     suffix = "" if args.seed is None else f"_seed{args.seed}"
-    (RESULTS / f"dbn_{name}{suffix}.safetensors").write_bytes(dbn_to_safetensors_bytes(dbn))  # re-probe, no retraining
+    if not args.weights:
+        (RESULTS / f"dbn_{name}{suffix}.safetensors").write_bytes(dbn_to_safetensors_bytes(dbn))  # re-probe later
 
     def featurize(rows: np.ndarray) -> np.ndarray:
         return dbn.up(torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))).numpy()
 
     rows = args.probe_rows or settings.probe_max_rows
+    max_iter = args.probe_iter or settings.probe_max_iter
     probe = linear_probe(featurize, train, data.labels, test, data.test_labels, max_rows=rows,
-                         max_iter=settings.probe_max_iter, seed=cfg.seed)
+                         max_iter=max_iter, seed=cfg.seed, C=args.probe_c)
     per_layer = {}
     for k in range(1, dbn.n_layers):  # the lower layers' features too, for the record
         split = probe_rows(len(train), len(test), rows, cfg.seed)
         from app.features.probe import probe_accuracy
         f = lambda r, k=k: dbn.up(torch.from_numpy(np.ascontiguousarray(r)), k).numpy()  # noqa: E731
         per_layer[f"layer_{k}"] = probe_accuracy(f(train[split.fit]), data.labels[split.fit], f(test[split.score]),
-                                                 data.test_labels[split.score], max_iter=settings.probe_max_iter)
+                                                 data.test_labels[split.score], max_iter=max_iter, C=args.probe_c)
     out = {"dataset": name, "layers": dbn.sizes, "training": cfg.to_dict(), "train_seconds": round(train_seconds, 1),
            **probe, "probe_lower_layers": per_layer, "target": case["target"],
            "passed": probe["linear_probe_accuracy"] >= case["target"], "history": history}
@@ -134,16 +140,17 @@ def run(name: str, args: argparse.Namespace) -> dict:
 
         from bench.quality.equilibrium import classifier_check
 
-        s = sample_dbn(dbn, n_samples=64, steps=args.sample_steps, generator=torch.Generator().manual_seed(3))
+        pt = {"sampler": "pt", "n_replicas": args.replicas} if args.sampler == "pt" else {}
+        s = sample_dbn(dbn, n_samples=64, steps=args.sample_steps, generator=torch.Generator().manual_seed(3), **pt)
         h, w = case["shape"]
-        png = RESULTS / f"dbn_{name}_samples.png"
+        png = RESULTS / f"dbn_{name}_samples{'' if args.sampler == 'gibbs' else '_' + args.sampler}.png"
         png.write_bytes(grid_png(s.numpy().reshape(-1, h, w)))
         split = probe_rows(len(train), len(test), rows, cfg.seed)
         clf = LogisticRegression(max_iter=settings.probe_max_iter).fit(train[split.fit], data.labels[split.fit])
         prob = clf.predict_proba(s.numpy().astype(np.float64))
         # the equilibrium issue's classifier check, on 500 binary draws v ~ p(v | h_1) against 500 test rows
         draws = sample_dbn(dbn, n_samples=500, steps=args.sample_steps, generator=torch.Generator().manual_seed(4),
-                           mean_visible=False).numpy()
+                           mean_visible=False, **pt).numpy()
         fit = split.fit[:20_000]
         check = classifier_check(train[fit], data.labels[fit], draws, test[:500])
         out["samples"] = {"png": str(png.relative_to(ROOT)), "steps": args.sample_steps,
@@ -172,13 +179,19 @@ def main() -> None:
     ap.add_argument("--sample-steps", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--seed", type=int, default=None, help="training seed (default: the API default)")
+    ap.add_argument("--weights", default=None, help="a DBN saved by an earlier run (skips training)")
+    ap.add_argument("--probe-c", type=float, default=1.0, help="inverse regularisation of the probe")
+    ap.add_argument("--probe-iter", type=int, default=None, help="default: RBM_PROBE_MAX_ITER")
+    ap.add_argument("--sampler", choices=["gibbs", "pt"], default="gibbs")
+    ap.add_argument("--replicas", type=int, default=10)
+    ap.add_argument("--tag", default="", help="suffix of the result file")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in args.datasets:
         out = run(name, args)
-        path = RESULTS / f"dbn_{name}{'' if args.seed is None else f'_seed{args.seed}'}.json"
+        path = RESULTS / f"dbn_{name}{'' if args.seed is None else f'_seed{args.seed}'}{args.tag}.json"
         path.write_text(json.dumps(out, indent=1, default=lambda o: None if isinstance(o, float) and math.isnan(o) else o))
         print(f"wrote {path}")
 
