@@ -42,7 +42,7 @@ class TrainingOptions(BaseModel):
     k: int = Field(_D.k, ge=1, le=1000, description="Gibbs steps (pt: sweeps, each with a swap round) in the negative "
                    "phase of each update.")
     epochs: int | None = Field(_D.epochs, ge=1, description="Passes over the training data (limit: RBM_MAX_EPOCHS); "
-                               "default: at least 30 and enough for 5,000 updates, set from the dataset's size at "
+                               "default: at least 30 and enough for 15,000 updates, set from the dataset's size at "
                                "submission (the job's spec shows the value).")
     batch_size: int | None = Field(_D.batch_size, ge=1, le=100_000, description="Rows per update; default: 100, or a "
                                    "tenth of a small dataset (at least 10).")
