@@ -93,7 +93,7 @@ class TrainingConfig:
     test LL -149.1 -> -136.7 nats, 8x8 digits 64x16 -22.4 -> -21.5 (bench/README.md, Quality).
     """
 
-    method: Literal["cd", "pcd", "pt"] = "cd"
+    method: Literal["cd", "pcd", "pt"] = "pt"
     k: int = 1
     epochs: int | None = None
     batch_size: int | None = None
