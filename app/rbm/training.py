@@ -93,7 +93,7 @@ class TrainingConfig:
     test LL -149.1 -> -136.7 nats, 8x8 digits 64x16 -22.4 -> -21.5 (bench/README.md, Quality).
     """
 
-    method: Literal["cd", "pcd", "pt"] = "pt"
+    method: Literal["cd", "pcd", "pt"] | None = None
     k: int = 1
     epochs: int | None = None
     batch_size: int | None = None
@@ -115,7 +115,7 @@ class TrainingConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field."""
-        if self.method not in ("cd", "pcd", "pt"):
+        if self.method not in (None, "cd", "pcd", "pt"):
             raise ValueError(f"method must be 'cd', 'pcd' or 'pt', got {self.method!r}")
         if self.lr_schedule not in ("constant", "linear", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant', 'linear' or 'cosine', got {self.lr_schedule!r}")
@@ -250,6 +250,7 @@ class Trainer:
         config.validate()
         if config.learn_sigma and not isinstance(model, GaussianRBM):
             raise ValueError("learn_sigma=True needs a gaussian model")
+        self._gaussian_model = isinstance(model, GaussianRBM)
         # None: on for gaussian models (bench/README.md, Gaussian section)
         self.learn_sigma = isinstance(model, GaussianRBM) if config.learn_sigma is None else config.learn_sigma
         validate_training_data(model, data)
@@ -295,6 +296,8 @@ class Trainer:
         self.generator = torch.Generator(device=dev).manual_seed(config.seed)
         self._epoch = 0
         self.config = config = config.resolved(data.shape[0])  # unset epochs / batch size, from the data
+        if config.method is None:  # gaussian: pcd (bench/README.md, Gaussian section), bernoulli: pt (issue 11 section)
+            self.config = config = replace(config, method="pcd" if self._gaussian_model else "pt")
         self._batches_per_epoch = -(-data.shape[0] // config.batch_size)
         self._total_steps = max(1, self._batches_per_epoch * config.epochs)
 
@@ -633,6 +636,10 @@ class Trainer:
             sigma = torch.exp(self.model.log_sigma.index_select(0, idx).to(torch.float64))
         units_txt = ", ".join(f"unit {u}: sigma {s:.3g}, data std {d:.3g}, max |v| {p:.3g}"
                               for u, s, d, p in zip(units, sigma.tolist(), spread.tolist(), peak.tolist()))
+        if name.endswith("log_sigma"):
+            return (f"{what} ({units_txt}; in the trained units): the log sigma steps of these units ran away; "
+                    f"lower sigma_learning_rate (now {cfg.learning_rate * self._sigma_lr_ratio:.3g}) or set "
+                    f"learn_sigma to false")
         if self.learn_sigma and bool((sigma.nan_to_num(0.0) < 0.1 * spread).any()):
             sig_lr = cfg.learning_rate * self._sigma_lr_ratio
             return (f"{what} ({units_txt}; in the trained units): learned sigma shrank far below the data's "

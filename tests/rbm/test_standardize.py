@@ -193,7 +193,7 @@ def test_learned_sigma_stays_within_its_relative_bounds():
     data[5, 2] = 80.0  # one rare, far-out value (an MNIST border pixel lit once)
     g = torch.Generator().manual_seed(1)
     model = GaussianRBM.init_random(8, 4, generator=g, data=data)
-    trained = Trainer(model, data, TrainingConfig(epochs=20, seed=1, sigma_learning_rate=1.0)).fit()
+    trained = Trainer(model, data, TrainingConfig(epochs=20, seed=1, method="cd", sigma_learning_rate=1.0)).fit()
     scale, near_constant = feature_scale(data, 8)
     ratio = (trained.sigma.double() / scale).numpy()
     assert np.all(ratio[~near_constant.numpy()] >= SIGMA_FLOOR * (1 - 1e-5))
@@ -210,6 +210,12 @@ def test_divergence_names_the_unit_and_the_real_cause():
         Trainer(model, torch.from_numpy(x), TrainingConfig(epochs=5, seed=0, learn_sigma=False)).fit()
     message = str(err.value)
     assert "unit(s) [3]" in message and "standardize" in message, message
+    # a sigma step that runs away is named as such (PCD chains, 10x the default sigma step, one outlier)
+    data, _ = _data_with_constant_columns(seed=1)
+    data[5, 2] = 80.0
+    model = GaussianRBM.init_random(8, 4, generator=torch.Generator().manual_seed(1), data=data)
+    with pytest.raises(TrainingDiverged, match=r"unit\(s\) \[2\].*sigma_learning_rate"):
+        Trainer(model, data, TrainingConfig(epochs=20, seed=1, method="pcd", sigma_learning_rate=1.0)).fit()
     # the same data, standardised (the default), trains
     model = GaussianRBM.init_random(5, 3, generator=g, data=torch.from_numpy(x))
     trained = Trainer(model, torch.from_numpy(x), TrainingConfig(epochs=5, seed=0)).fit()
