@@ -5,6 +5,8 @@
 
 (1) MNIST 784x16 PCD, exact test LL, service defaults   (2) MNIST 784x500 PCD, AIS test LL bracket
 (3) Ising L=8 energy vs Kaufman                          (4) Ising L=4 exact KL(Boltzmann || model)
+(5) issue 11, defaults only (equilibrium.py): bars-and-stripes LL and PT samples, MNIST 784x16 PCD, Ising
+    L=8 PCD at T = 2.0 / 2.5 / T_c, MNIST 784x500 (AIS bracket, classifier on default samples); `--only 5`
 Results also go to bench/results/*.json (the table to bench/results/quality_table.md); the
 specific-heat plot to bench/results/ising_L8_specific_heat.png. A part that fails is reported as
 such in the table and the others still run.
@@ -21,6 +23,7 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import equilibrium  # noqa: E402
 import ising_quality  # noqa: E402
 import mnist_large  # noqa: E402
 import mnist_small  # noqa: E402
@@ -59,6 +62,38 @@ def part34(parts: set[str]) -> list[tuple]:
     return rows
 
 
+def part5() -> list[tuple]:
+    """Issue 11's done-when rows with the API defaults (one equilibrium.py run per case)."""
+    rows = []
+    r = equilibrium.main(["bas"])
+    pt = r["pt_samples"]
+    rows.append(("(5) bars-and-stripes 4x4, 16 hidden, defaults: exact LL; pt samples valid / distinct",
+                 f"{r['exact_ll']:.3f}; {pt['valid']:.1%} / {pt['distinct_valid']}", ">= -3.70; >= 95 % / 30",
+                 "yes" if r["exact_ll"] >= -3.70 and pt["valid"] >= 0.95 and pt["distinct_valid"] == 30 else "no"))
+    r = equilibrium.main(["mnist16", "--training", '{"method": "pcd"}'])
+    rows.append(("(5) MNIST 784x16 PCD defaults, exact test LL", f"{r['exact_test_ll']:.2f}", ">= -135",
+                 "yes" if r["exact_test_ll"] >= -135 else "no"))
+    for case, tol in (("ising-2.0", 0.01), ("ising-2.5", 0.01), ("ising-tc", 0.03)):
+        r = equilibrium.main([case, "--training", '{"method": "pcd"}'])
+        x = r["ising"]
+        rows.append((f"(5) Ising L=8 T={x['T']:.3f} PCD defaults, E/site", f"{x['energy_per_site']:.4f}",
+                     f"Kaufman {x['kaufman']:.4f} (within {tol:.0%})",
+                     f"{'yes' if x['rel_error'] <= tol else 'no'} ({x['rel_error']:.2%})"))
+    r = equilibrium.main(["mnist500"])
+    ev, c = r["evaluation"], r["classifier"]["samples"]
+    rows.append(("(5) MNIST 784x500 defaults, AIS test LL fwd / rev", f"{ev['final_ll_test']:.2f} / "
+                 f"{ev['final_ll_test_reverse']:.2f}", ">= -88, within 2 nats",
+                 "yes" if min(ev["final_ll_test"], ev["final_ll_test_reverse"]) >= -88
+                 and abs(ev["final_ll_test"] - ev["final_ll_test_reverse"]) <= 2 else "no"))
+    ref = r["classifier"]["reference"]["on_pixels"]
+    rows.append(("(5) MNIST 784x500 default samples: >= 0.9 sure / smallest class / on-pixels",
+                 f"{c['confident']:.1%} / {c['min_class_share']:.1%} / {c['on_pixels']:.0f}",
+                 f">= 80 % / >= 3 % / within 15 % of {ref:.0f}",
+                 "yes" if c["confident"] >= 0.8 and c["min_class_share"] >= 0.03
+                 and abs(c["on_pixels"] - ref) <= 0.15 * ref else "no"))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="1,2,3,4")
@@ -67,7 +102,7 @@ def main() -> None:
     args = ap.parse_args()
     parts = set(args.only.split(","))
     rows: list[tuple] = []
-    jobs = [("1", lambda: part1(args)), ("2", lambda: part2(args))]
+    jobs = [("1", lambda: part1(args)), ("2", lambda: part2(args)), ("5", part5)]
     if parts & {"3", "4"}:
         jobs.append(("3/4", lambda: part34(parts)))
     for name, fn in jobs:
