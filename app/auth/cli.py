@@ -26,9 +26,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
     try:
         with db.session() as session:
             if args.keys_command == "create":
-                row, key = create_key(session, args.scope, args.name)
+                row, key = create_key(session, args.scope, args.name, args.tenant)
                 print(key)  # stdout: the key alone, so `KEY=$(rbm-service keys create ...)` works
-                print(f"created key {row.id} ({row.prefix}...) scopes={','.join(row.scopes)}; "
+                print(f"created key {row.id} ({row.prefix}...) scopes={','.join(row.scopes)} tenant={row.tenant}; "
                       "store it now: it is not shown again", file=sys.stderr)
             elif args.keys_command == "list":
                 print(f"{'id':32}  {'prefix':12}  {'scopes':24}  {'created':20}  {'status':8}  name")
@@ -54,6 +54,8 @@ def add_keys_parser(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--scope", action="append", required=True, choices=SCOPES,
                         help="repeat for several; admin implies all")
     create.add_argument("--name", default=None)
+    create.add_argument("--tenant", default=None, help="keys of one tenant share datasets, jobs and models; "
+                        "default: the key is a tenant of its own")
     keys_sub.add_parser("list", help="every key (never the key itself)")
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id")

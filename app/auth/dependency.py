@@ -4,15 +4,17 @@ server is in open mode (``serve`` allows that only on a loopback address, see ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.auth.keys import any_key_exists, find_active
 from app.auth.scopes import allows, required_scope
+from app.auth.tenancy import OPEN_TENANT, Principal, set_principal
+from app.core.context import ServiceContext
 from app.core.deps import ContextDep
 from app.core.errors import Forbidden, Unauthorized
 
@@ -22,13 +24,7 @@ _bearer_scheme = HTTPBearer(auto_error=False, description="An API key from `rbm-
 _KEYS_SEEN: set[str] = set()  # database URLs known to hold a key: keys are never deleted, only revoked
 
 
-@dataclass(frozen=True)
-class Principal:
-    key_id: str | None  # None in open mode
-    scopes: frozenset[str]
-
-
-OPEN = Principal(None, frozenset({"admin"}))
+OPEN = Principal(None, frozenset({"admin"}), OPEN_TENANT)
 
 
 def auth_enabled(session: Session, url: str, require_auth: bool) -> bool:
@@ -50,9 +46,17 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def authorize(request: Request, ctx: ContextDep, _scheme: Annotated[object, Depends(_bearer_scheme)]) -> Principal:
+async def authorize(request: Request, ctx: ContextDep,
+                    _scheme: Annotated[object, Depends(_bearer_scheme)]) -> Principal:
     """Resolve the caller and check the scope the route needs; 401 without a valid key, 403 when
-    the key lacks the scope. A presented key is always checked, even in open mode."""
+    the key lacks the scope. A presented key is always checked, even in open mode. Async, so the
+    principal it sets (``app.auth.tenancy``) lives in the request's own context."""
+    principal = await run_in_threadpool(_resolve, request, ctx)
+    set_principal(principal)
+    return principal
+
+
+def _resolve(request: Request, ctx: ServiceContext) -> Principal:
     route = request.scope.get("route")
     needed = required_scope(request.method, getattr(route, "path", request.url.path))
     token = _bearer_token(request)
@@ -61,7 +65,7 @@ def authorize(request: Request, ctx: ContextDep, _scheme: Annotated[object, Depe
             row = find_active(session, token)
             if row is None:
                 raise Unauthorized("API key not recognised or revoked")
-            principal = Principal(row.id, frozenset(row.scopes))
+            principal = Principal(row.id, frozenset(row.scopes), row.tenant or row.id)
         elif auth_enabled(session, ctx.db.url, ctx.settings.require_auth):
             raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>' "
                                "(an operator creates one with `rbm-service keys create --scope ...`)")

@@ -18,6 +18,7 @@ import anyio
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
+from app.auth.tenancy import shows_internals
 from app.core.context import ServiceContext
 from app.core.deps import ContextDep
 from app.core.errors import InvalidRequest
@@ -64,8 +65,11 @@ def _poll(ctx: ServiceContext, job_id: str, after: int) -> tuple[list[str], int,
             return [], after, True
         final, epochs = job.status in FINAL, job.epochs
         frames = []
+        internals = shows_internals()  # the worker's host:pid is for admin keys only
         for event in events_after(session, job_id, after):
             data = dict(event.data or {})
+            if not internals:
+                data.pop("owner", None)
             if event.kind == "progress":
                 data.setdefault("epochs", epochs)
             frames.append(format_event(event.seq, event.kind, data))

@@ -71,7 +71,7 @@ def test_a_refused_request_does_not_use_up_its_key(client):
 
 def test_keys_are_per_api_key(client, ctx):
     with ctx.db.session() as s:
-        keys = [create_key(s, ["train", "read"])[1] for _ in range(2)]
+        keys = [create_key(s, ["train", "read"], tenant="shared")[1] for _ in range(2)]  # one tenant: one dataset
     ds = ok(client.post("/v1/datasets/builtin", json={"builtin": "digits"},
                         headers={"Authorization": f"Bearer {keys[0]}"}), 201)
     ids = {ok(client.post("/v1/jobs", json=job_body(ds["id"]),

@@ -12,13 +12,14 @@ from tests.api.helpers import digits_dataset, error_of, ok, train_model, upload_
 def test_max_concurrent_jobs_per_key_is_429_and_frees_up(client, ctx):
     ctx.settings.max_concurrent_jobs_per_key = 2
     with ctx.db.session() as s:
-        auth = {"Authorization": f"Bearer {create_key(s, ['train', 'read'])[1]}"}
-        other = {"Authorization": f"Bearer {create_key(s, ['train'])[1]}"}
+        auth = {"Authorization": f"Bearer {create_key(s, ['train', 'read'], tenant='t')[1]}"}
+        other = {"Authorization": f"Bearer {create_key(s, ['train'], tenant='t')[1]}"}  # same tenant, own quota
     ds = ok(client.post("/v1/datasets/builtin", json={"builtin": "digits"}, headers=auth), 201)
     body = {"dataset_id": ds["id"], "model": {"n_hidden": 4}}
     ids = [ok(client.post("/v1/jobs", json=body, headers=auth), 202)["id"] for _ in range(2)]
     r = client.post("/v1/jobs", json=body, headers=auth)
-    assert "RBM_MAX_CONCURRENT_JOBS_PER_KEY=2" in error_of(r, 429)
+    message = error_of(r, 429)
+    assert "limit is 2" in message and "RBM_MAX_CONCURRENT_JOBS_PER_KEY" in message
     ok(client.post("/v1/jobs", json=body, headers=other), 202)  # the quota is per key
     ok(client.post(f"/v1/jobs/{ids[0]}/cancel", headers=auth))
     ok(client.post("/v1/jobs", json=body, headers=auth), 202)
