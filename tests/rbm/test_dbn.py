@@ -240,12 +240,12 @@ def test_bernoulli_layers_train_on_probabilities_and_refuse_values_outside():
     x, _ = load_digits(return_X_y=True)
     probs = torch.from_numpy((x[:300] / 16.0).astype(np.float32))
     rbm = BernoulliRBM.init_random(64, 16, generator=torch.Generator().manual_seed(0), data=probs)
-    tr = Trainer(rbm, probs, TrainingConfig(epochs=5, batch_size=50))
+    tr = Trainer(rbm, probs, TrainingConfig(epochs=10, batch_size=10))
     first = tr.run_epoch()
-    for _ in range(4):
+    for _ in range(9):
         last = tr.run_epoch()
     assert "pseudo_log_likelihood" not in last  # binary-only metrics are skipped for [0, 1] data
-    assert last["reconstruction_error"] < first["reconstruction_error"]
+    assert last["reconstruction_error"] < 0.95 * first["reconstruction_error"], (first, last)  # measured 0.90x
     with pytest.raises(InvalidInput, match=r"spans \[0, 2\]"):
         Trainer(rbm, probs * 2, TrainingConfig(epochs=1))
 
