@@ -38,8 +38,8 @@ def samples_png(model_id: str, ctx: ContextDep, session: SessionDep, n: Count = 
     row, model = load_any_model(ctx, session, model_id)
     service.image_shape(row)  # refuse before sampling
     req = SampleRequest(n_samples=n, steps=steps, seed=seed, sampler=sampler, n_replicas=n_replicas)
-    images = service.sample_images(ctx, session, row, model, req)
-    return png(render.grid_png(images, scaling=service.scaling_for(model)))  # type: ignore[arg-type]
+    (images,), scaling = service.in_data_units(session, row, model, service.sample_images(ctx, session, row, model, req))
+    return png(render.grid_png(images, scaling=scaling))  # type: ignore[arg-type]
 
 
 @router.get("/v1/models/{model_id}/filters.png", response_class=Response, responses=PNG,
@@ -59,7 +59,8 @@ def reconstructions_png(model_id: str, ctx: ContextDep, session: SessionDep,
     row, model = load_any_model(ctx, session, model_id)
     data, recon = service.reconstruction_images(ctx, session, row, model, n=n, split=split, seed=seed,
                                                 dataset_id=dataset_id)
-    return png(render.pairs_png(data, recon, scaling=service.scaling_for(model)))  # type: ignore[arg-type]
+    (data, recon), scaling = service.in_data_units(session, row, model, data, recon)
+    return png(render.pairs_png(data, recon, scaling=scaling))  # type: ignore[arg-type]
 
 
 @router.get("/v1/jobs/{job_id}/curves.png", response_class=Response, responses=PNG,

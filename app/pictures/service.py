@@ -43,6 +43,19 @@ def scaling_for(model: RBM) -> str:
     return "none" if model.visible_type == "bernoulli" else "global"
 
 
+def in_data_units(session: Session, row: Model, model: RBM | DBN, *images: np.ndarray) -> tuple[list[np.ndarray], str]:
+    """Images ready for ``render`` and the scaling to draw them with. Gaussian values are shown in
+    the data's units: the training data's value range is black..white (samples beyond it clip), so
+    grey levels mean what they mean in the data; one min-max over the grid where that range is unknown."""
+    if model.visible_type == "bernoulli":
+        return list(images), "none"
+    dataset = session.get(Dataset, row.dataset_id) if row.dataset_id else None
+    low, high = ((dataset.info or {}).get("value_range") or [None, None]) if dataset is not None else (None, None)
+    if low is None or high is None or not high > low:
+        return list(images), scaling_for(model)
+    return [(x - low) / (high - low) for x in images], "none"
+
+
 def sample_images(ctx: ServiceContext, session: Session, row: Model, model: RBM | DBN, req: SampleRequest) -> np.ndarray:
     """Samples from the sampling service (same limits as POST .../samples), shaped as images; a DBN's
     are the visible means of a down pass below its top RBM's samples."""
