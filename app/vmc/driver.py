@@ -30,7 +30,7 @@ LOCAL_ENERGY_CHUNK = 8192  # walkers per local-energy batch: bounds the (B, N, H
 @dataclass(frozen=True)
 class Evaluation:
     energy: float
-    energy_error: float
+    energy_error: float | None
     variance: float
     acceptance: float
     n_samples: int
@@ -59,11 +59,11 @@ def batched_local_energy(system: System, wf, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([local_energy(system, wf, c) for c in x.split(LOCAL_ENERGY_CHUNK)])
 
 
-def summarize(E: np.ndarray) -> tuple[float, float, float]:
-    """Mean, blocking error and variance of chain-major local energies E (n_chains, T)."""
+def summarize(E: np.ndarray) -> tuple[float, float | None, float]:
+    """Mean, blocking error (None below two samples) and variance of chain-major local energies E (n_chains, T)."""
     flat = np.ascontiguousarray(E).ravel()
     res = blocking_analysis(flat)
-    return res.mean, res.error, float(flat.var())
+    return res.mean, (res.error if np.isfinite(res.error) else None), float(flat.var())
 
 
 class VMC:

@@ -15,7 +15,8 @@ class EnergyRequest(BaseModel):
 
 class EnergyOut(BaseModel):
     energy: float = Field(description="<E_L> over the samples.")
-    energy_error: float = Field(description="Standard error by blocking (correlated chains).")
+    energy_error: float | None = Field(description="Standard error by blocking (correlated chains); null below "
+                                       "two samples.")
     variance: float = Field(description="Variance of the local energy (0 for an exact eigenstate).")
     acceptance: float
     n_samples: int
@@ -24,7 +25,8 @@ class EnergyOut(BaseModel):
 
 
 class LogPsiRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": [[1, -1, 1, -1]]}]})
+    # 20 spins: fits the model of the first vmc job example (tfim, n_spins=20)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"data": [[1, -1] * 10]}]})
 
     data: list[list[float]] = Field(description="Configurations, one per row: n_visible coordinates (traps, "
                                     "particle-major x1, y1, x2, y2, ...) or spins -1/+1.")

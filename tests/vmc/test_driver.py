@@ -125,3 +125,10 @@ def test_wavefunction_and_checkpoint_round_trip_through_safetensors():
     x = torch.randn(7, 4, dtype=torch.float64)
     assert torch.equal(stored.wf.log_psi(x), full.wf.log_psi(x))
     assert stored.system == full.system and stored.info == {"job_id": "x"}
+
+
+def test_one_sample_gives_no_error_bar_instead_of_nan():
+    v = VMC(TFIM6, None, {"iterations": 1, "n_samples": 1, "n_chains": 1})
+    rec = v.step()
+    assert rec["energy_error"] is None
+    assert v.evaluate(1, seed=0).energy_error is None
