@@ -22,7 +22,8 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -179,7 +180,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def service(env_extra: dict[str, str] | None = None, embedded_worker: bool = True) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+def service(env_extra: dict[str, str] | None = None,
+            embedded_worker: bool = True) -> Iterator[tuple[str, subprocess.Popen, Path]]:
     """A real ``rbm-service serve`` (API + embedded worker process) on a free port in a temp dir."""
     tmp = Path(tempfile.mkdtemp(prefix="rbm-bench-"))
     port = free_port()

@@ -1,4 +1,5 @@
-"""Round-one goals 3 and 7 (kept by issue 17): free-energy latency, binary bodies, micro-batching, API latency under training.
+"""Round-one goals 3 and 7 (kept by issue 17): free-energy latency, binary bodies, micro-batching, API
+latency under training.
 
 3a: median latency of ``POST /free-energy`` with 100x784 JSON against a bare FastAPI endpoint
     (``_bare_app.py``, uvicorn, same host) that only parses the same JSON; target <= 2x.
@@ -115,7 +116,8 @@ def main() -> None:
                 lat["raw"].append(latency(client, fe, 15, content=raw,
                                           headers={"content-type": "application/octet-stream", "x-shape": "100,784"}))
             svc, b, rw = min(lat["svc"]), min(lat["bare"]), min(lat["raw"])
-            info(f"free energy 100x784: service {svc * 1e3:.2f} ms, bare parse {b * 1e3:.2f} ms, raw float32 {rw * 1e3:.2f} ms")
+            info(f"free energy 100x784: service {svc * 1e3:.2f} ms, bare parse {b * 1e3:.2f} ms, "
+                 f"raw float32 {rw * 1e3:.2f} ms")
             result("r1 3a free-energy 100x784 JSON latency / bare parse endpoint (<= 2)", svc / b, 2.0,
                    higher_is_better=False, runs=[s / b for s, b in zip(lat["svc"], lat["bare"])],
                    service_ms=round(svc * 1e3, 2), bare_ms=round(b * 1e3, 2))
@@ -158,8 +160,8 @@ def main() -> None:
              f"{BIG}x{BIG} batched {batched_big:.0f}/s, unbatched {unbatched_big:.0f}/s")
         result("r1 3c 32 clients 1-row queries 784x500, micro-batched / unbatched (>= 3)", batched / unbatched, 3.0,
                batched_rps=round(batched), unbatched_rps=round(unbatched))
-        result(f"r1 3c 32 clients 1-row queries {BIG}x{BIG}, micro-batched / unbatched (>= 3)", batched_big / unbatched_big,
-               3.0, batched_rps=round(batched_big), unbatched_rps=round(unbatched_big))
+        result(f"r1 3c 32 clients 1-row queries {BIG}x{BIG}, micro-batched / unbatched (>= 3)",
+               batched_big / unbatched_big, 3.0, batched_rps=round(batched_big), unbatched_rps=round(unbatched_big))
     finally:
         bare.terminate()
         bare.wait(timeout=10)

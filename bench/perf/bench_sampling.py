@@ -48,7 +48,8 @@ def gemm_sweeps(m, n: int, sweeps: int) -> float:
     return time.perf_counter() - t0
 
 
-def ask_samples(client: httpx.Client, url: str, seed: int, n_chains: int, sweeps: int, accept: str | None) -> tuple[float, np.ndarray]:
+def ask_samples(client: httpx.Client, url: str, seed: int, n_chains: int, sweeps: int,
+                accept: str | None) -> tuple[float, np.ndarray]:
     body = {"n_samples": n_chains, "n_chains": n_chains, "steps": sweeps, "thin": 1, "sampler": "gibbs",
             "init": "random", "seed": seed}
     headers = {"accept": accept} if accept else {}
@@ -135,7 +136,8 @@ def pt_vs_gibbs(rounds: int, chains: int, replicas: int, sweeps: int) -> None:
          f"{min(t['gibbs']) / sweeps * 1e3:.1f} ms/sweep; swap acceptance {np.round(pt.swap_acceptance, 2).tolist()}")
     result(f"2 PT per replica-sweep / Gibbs sweep ({chains} chains x {replicas} replicas vs {rows} chains) (<= 1.3)",
            min(t["pt"]) / min(t["gibbs"]), 1.3, higher_is_better=False, runs=runs,
-           pt_ms_per_sweep=round(min(t["pt"]) / sweeps * 1e3, 2), gibbs_ms_per_sweep=round(min(t["gibbs"]) / sweeps * 1e3, 2))
+           pt_ms_per_sweep=round(min(t["pt"]) / sweeps * 1e3, 2),
+           gibbs_ms_per_sweep=round(min(t["gibbs"]) / sweeps * 1e3, 2))
 
 
 def engine_vs_ceiling(n: int, sweeps: int) -> None:
@@ -151,7 +153,8 @@ def engine_vs_ceiling(n: int, sweeps: int) -> None:
             one = best_of({"gemm": lambda: gemm_sweeps(m, n, sweeps), "gibbs": lambda: (ch.sweep(sweeps), None)[1]}, 1)
             runs.append(one["gemm"] / one["gibbs"])
             best = {k: min(best[k], one[k]) for k in best}
-        info(f"{n} chains: engine Gibbs {sweeps / best['gibbs']:.1f} sweeps/s, GEMM ceiling {sweeps / best['gemm']:.1f}")
+        info(f"{n} chains: engine Gibbs {sweeps / best['gibbs']:.1f} sweeps/s, "
+             f"GEMM ceiling {sweeps / best['gemm']:.1f}")
         result(f"r1 engine Gibbs {n} chains sweeps/s / GEMM ceiling (report; was >= 0.8)", best["gemm"] / best["gibbs"],
                float("inf"), verdict="REPORT", runs=runs, sweeps_s=round(sweeps / best["gibbs"], 1),
                ceiling_sweeps_s=round(sweeps / best["gemm"], 1))

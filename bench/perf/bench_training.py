@@ -33,7 +33,7 @@ import numpy as np
 
 from app.client import RBMClient
 from _common import BATCH, N_HIDDEN, N_ROWS, N_VISIBLE, binary_data, gemm_only_epoch_seconds, info, result, \
-    service, spread, upload_array
+    service, upload_array
 
 try:
     import psutil

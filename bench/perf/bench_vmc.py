@@ -28,15 +28,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=420)
+    ap.add_argument("--script", type=Path, default=SCRIPT, help="the side-by-side script (bench/vmc/run.py)")
     ap.add_argument("--netket-python", default=os.environ.get("NETKET_PYTHON") or "/work/nk-venv/bin/python")
     args = ap.parse_args()
-    if not SCRIPT.exists():
-        result(GOAL, float("nan"), 1.0, verdict="N/A", note=f"not available: no {SCRIPT.relative_to(ROOT)}")
+    if not args.script.exists():
+        result(GOAL, float("nan"), 1.0, verdict="N/A", note=f"not available: no {args.script}")
         return
     if not Path(args.netket_python).exists():
         result(GOAL, float("nan"), 1.0, verdict="N/A", note=f"not available: no NetKet Python at {args.netket_python}")
         return
-    cmd = [PY, str(SCRIPT), "--only", "netket", "--netket-python", args.netket_python, "--repeats", str(args.repeats)]
+    cmd = [PY, str(args.script), "--only", "netket", "--netket-python", args.netket_python,
+           "--repeats", str(args.repeats)]
     try:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
         out, err = proc.stdout, proc.stderr

@@ -2,8 +2,8 @@
 
 A real ``rbm-service serve`` without its embedded worker (SQLite in a temp dir) takes the job;
 then ``rbm-service worker --drain`` runs it with the same settings, ``Worker.execute`` (the job
-from its claim to its end, not the imports) under cProfile, and exits. Prints the job's wall split (train loop / epoch metrics / other) and the top entries
-by own time and by cumulative time.
+from its claim to its end, not the imports) under cProfile, and exits. Prints the job's wall split
+(train loop / epoch metrics / other) and the top entries by own time and by cumulative time.
 
     .venv/bin/python bench/perf/profile_job.py [--method cd|pcd|pt] [--epochs 10] [--rows 10000]
     .venv/bin/python bench/perf/profile_job.py --estimate [--betas 10000]

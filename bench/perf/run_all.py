@@ -18,7 +18,7 @@ import math
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from _common import machine, spread
@@ -42,7 +42,7 @@ def benches(quick: bool, gpu_note: str, smoke: bool = False) -> list[tuple[str, 
         return [(n, [f"bench_{n}.py", *a], 300) for n, a in SMOKE.items()] + \
             [("gpu", ["bench_gpu.py", "--note", gpu_note] if gpu_note else ["bench_gpu.py"], 120)]
     return [
-        ("training", ["bench_training.py"] + (["--epochs", "3", "--rounds", "2"] if q else ["--evaluation-job"]), 540),
+        ("training", ["bench_training.py"] + (["--epochs", "3", "--rounds", "2"] if q else []), 540),
         ("sampling", ["bench_sampling.py"] + (["--rounds", "2"] if q else []), 240),
         ("estimate", ["bench_estimate.py"] + (["--betas", "1000", "--rounds", "2"] if q else []), 300),
         ("vmc", ["bench_vmc.py", "--repeats", "1" if q else "2", "--timeout", "300" if q else "420"], 450),
@@ -105,7 +105,7 @@ def main() -> int:
             got.append({"goal": f"{cmd[0]}: did not finish", "measured": float("nan"), "target": "", "unit": "",
                         "pass": False, "verdict": "ERROR", "detail": {"error": err[-1500:]}})
         rows.extend(got)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = f"Performance goals, {stamp}, {machine()} ({time.time() - t0:.0f} s)"
     print(f"\n{head}\n")
     width = max(len(r["goal"]) for r in rows) if rows else 40
@@ -117,8 +117,8 @@ def main() -> int:
         md.append(f"| {r['goal']} | {measured_text(r)} | {rng} | {target_text(r)} | {verdict(r)} |")
     if args.smoke:  # never overwrite the record with a smoke run
         return 0
-    (HERE / "latest.json").write_text(json.dumps({"when": stamp, "machine": machine(), "quick": args.quick, "smoke": args.smoke,
-                                                  "results": rows}, indent=1, default=str))
+    record = {"when": stamp, "machine": machine(), "quick": args.quick, "results": rows}
+    (HERE / "latest.json").write_text(json.dumps(record, indent=1, default=str))
     (HERE / "latest.md").write_text("\n".join(md) + "\n")
     return 0
 
