@@ -5,7 +5,6 @@ from __future__ import annotations
 import orjson
 import torch
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.core.deps import ContextDep, SessionDep
@@ -107,7 +106,7 @@ def log_likelihood_route(model_id: str, body: LikelihoodRequest, ctx: ContextDep
     `method` says so, and `bound_std` gives the Monte-Carlo error of each row's bound."""
     row, model = load_any_model(ctx, session, model_id)
     if isinstance(model, DBN):
-        return JSONResponse(dbn_queries.lower_bound_answer(ctx, session, row, model, body))  # type: ignore[return-value]
+        return LikelihoodOut(**dbn_queries.lower_bound_answer(ctx, session, row, model, body))
     return estimation.likelihood(ctx, session, row, model, body)
 
 

@@ -144,10 +144,13 @@ class LikelihoodOut(BaseModel):
     mean: float
     log_z: float
     log_z_std: float
-    method: Literal["exact", "ais"]
+    method: str = Field(description="RBM: exact or ais. DBN: 'variational lower bound, AIS on the top RBM' (or "
+                        "'..., exact log Z of the top RBM'): `log_likelihood` is then a lower bound per row.")
     mean_reverse: float | None = Field(None, description="AIS with data: the mean log-likelihood under the reverse "
                                        "log Z estimate; with `mean` a bracket (forward tends low on log Z, so high "
                                        "here; reverse the other way).")
+    bound_std: list[float] | None = Field(None, description="DBN: Monte-Carlo standard error of each row's bound.")
+    log_z_reverse: float | None = Field(None, description="DBN with AIS: the top RBM's reverse log Z estimate.")
 
 
 class PseudoLikelihoodOut(BaseModel):
