@@ -233,3 +233,17 @@ def test_persistent_chains_come_back_in_user_units():
     assert chains is not None
     # the user's data sits near 1000; standard units would sit near 0
     assert abs(float(chains.mean()) - float(data.mean())) < 0.5 * float(data.std())
+
+
+def test_ais_on_a_standardised_model_with_constant_units_matches_exact_log_z():
+    # AIS runs on the stored (data-unit) parameters like on any gaussian model: no special path
+    from app.rbm.partition import ais_log_partition
+
+    data, _ = _data_with_constant_columns(seed=3)
+    data = data * 5 - 2
+    model = GaussianRBM.init_random(8, 4, generator=torch.Generator().manual_seed(3), data=data, dtype=torch.float64)
+    trained = Trainer(model, data.double(), TrainingConfig(epochs=10, seed=3)).fit()
+    exact = exact_log_partition(trained)
+    est = ais_log_partition(trained, n_runs=64, n_betas=1000, generator=torch.Generator().manual_seed(0),
+                            data=data.double())
+    assert est.log_z == pytest.approx(exact, abs=4 * est.log_z_std + 0.05)
