@@ -115,7 +115,17 @@ def test_every_post_example_answers_2xx_in_readme_order(client, worker):
     worker.run_until_idle()
     small_ids = {"model_id": ok(client.get(f"/v1/jobs/{small['id']}"))["model_id"], "job_id": small["id"]}
 
+    # routes of another model kind (tag wavefunctions: /energy, /log-psi) use the model its job example made
+    by_kind = {m["kind"]: m["id"] for m in reversed(ok(client.get("/v1/models"))["items"])}
     for op_id, (path, op) in sorted(operations.items()):
         if "{model_id}" in path or "{job_id}" in path:
-            send(op_id, small_ids if op_id in SMALL_MODEL_ROUTES else model_ids, ids)
+            path_ids = small_ids if op_id in SMALL_MODEL_ROUTES else model_ids
+            if "wavefunctions" in op.get("tags", []):
+                assert "wavefunction" in by_kind, f"{op_id}: no job example made a wavefunction model"
+                path_ids = {**model_ids, "model_id": by_kind["wavefunction"]}
+            send(op_id, path_ids, ids)
+
+    # the README's sweeps section: a sweep from its example, then cancelled (its jobs need not run here)
+    sweep = send("create_sweep", {}, ids)
+    send("cancel_sweep", {"sweep_id": sweep["id"]}, ids)
     assert not operations, f"POST routes this test does not know how to reach: {sorted(operations)}"
