@@ -22,7 +22,7 @@ hidden layer of ``RBM_k`` (``self.layers[k - 1]``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 import torch
@@ -356,8 +356,9 @@ class DBNTrainer:
             perm = torch.randperm(data.shape[0], generator=torch.Generator().manual_seed(cfgs[0].seed))
             perm = perm.to(data.device)
             validation, data = data[perm[:n_val]], data[perm[n_val:]]
-        # every layer's trainer gets the split explicitly
-        self.configs = [TrainingConfig(**{**c.to_dict(), "validation_fraction": 0.0}) for c in cfgs]
+        # every layer's trainer gets the split explicitly; unset epochs / batch sizes come from the
+        # number of training rows (the same for every layer), so the schedule is known up front
+        self.configs = [replace(c, validation_fraction=0.0).resolved(data.shape[0]) for c in cfgs]
         self.data, self.validation = data, validation
         self._layer = 0  # index into dbn.layers of the layer being trained
         self.trainer: Trainer | None = None

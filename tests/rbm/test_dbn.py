@@ -273,3 +273,12 @@ def test_trained_two_layer_dbn_on_bars_and_stripes_bound_within_a_stated_gap():
           f"bound {bound.mean():.3f} (MC {lb.bound.mean():.3f}), gap {gap:.3f} nats")
     assert gap < 1.5
     assert abs(float(lb.bound.mean()) - bound.mean()) < 4 * float(lb.bound_std.mean())
+
+
+def test_unset_schedules_are_resolved_from_the_data_size_up_front():
+    data = _digits(300)
+    trainer = DBNTrainer(init_dbn(64, [8, 4], generator=torch.Generator().manual_seed(0), data=data),
+                         data, [TrainingConfig(), TrainingConfig(epochs=3)])
+    epochs, batch = TrainingConfig().resolved(300).epochs, TrainingConfig().resolved(300).batch_size
+    assert [c.epochs for c in trainer.configs] == [epochs, 3] and trainer.configs[0].batch_size == batch
+    assert trainer.total_epochs == epochs + 3 and trainer.epochs_done == 0
