@@ -1,8 +1,13 @@
 """Load bench: N concurrent httpx clients for D seconds against a real `rbm-service serve` on
 127.0.0.1 (started here, SQLite, embedded worker), mixing free energy, sampling, job status and job
-submission. Prints requests, errors (goal 0) and p50/p99 latency per kind.
+submission. Prints requests, errors (goal 0) and p50/p99 latency per kind, plus /healthz p50/p99
+(polled every 20 ms by its own client) and the API process's peak RSS (VmHWM).
 
-    .venv/bin/python bench/load.py [--clients 50] [--seconds 60]
+    .venv/bin/python bench/load.py [--clients 50] [--seconds 60] [--upload-mb 500] [--ais]
+
+--upload-mb N also uploads an N MB float32 .npy dataset during the load (issue 15: /healthz p99
+< 100 ms and API peak RSS < 1.5 GB with a 500 MB upload); --ais also runs synchronous AIS at its
+limit (n_runs x n_betas = RBM_MAX_AIS_WORK) during the load.
 
 Bounded: the clients stop after --seconds; the server is stopped at the end."""
 
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import random
 import sys
 import tempfile
@@ -68,6 +74,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--upload-mb", type=float, default=0, help="also upload a dataset this big during the load")
+    p.add_argument("--ais", action="store_true", help="also run AIS at RBM_MAX_AIS_WORK during the load")
     args = p.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="rbm-load-"))
     port = free_port()
@@ -82,13 +90,21 @@ def main() -> int:
         errors: dict[str, list[str]] = defaultdict(list)
         stop_at = time.monotonic() + args.seconds
 
+        extras = []
+        if args.upload_mb:
+            extras.append(big_upload(base, args.upload_mb, lat, errors))
+        if args.ais:
+            extras.append(ais_at_limit(base, model, lat, errors))
+
         async def run() -> None:
-            await asyncio.gather(*(client_loop(base, ds, job, model, stop_at, i, lat, errors)
+            await asyncio.gather(healthz_loop(base, stop_at, lat, errors), *extras,
+                                 *(client_loop(base, ds, job, model, stop_at, i, lat, errors)
                                    for i in range(args.clients)))
 
         t0 = time.monotonic()
         asyncio.run(run())
         wall = time.monotonic() - t0
+        peak_rss_mb = _peak_rss_mb(server.pid)
     finally:
         server.terminate(timeout=30) if server.alive() else None
         server.stop()
@@ -96,13 +112,64 @@ def main() -> int:
     n_err = sum(len(v) for v in errors.values())
     print(f"{args.clients} clients, {wall:.0f}s, {total} requests ({total / wall:.0f}/s), errors: {n_err}")
     print(f"{'kind':12} {'n':>6} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8}")
-    for kind, _ in MIX:
+    for kind in [k for k, _ in MIX] + [k for k in ("healthz", "upload", "ais") if lat.get(k)]:
         ms = np.array(lat[kind]) * 1000
         print(f"{kind:12} {len(ms):6d} {len(errors[kind]):6d} {np.percentile(ms, 50):8.1f} {np.percentile(ms, 99):8.1f}")
     for kind, errs in errors.items():
         for e in errs[:3]:
             print(f"  {kind}: {e}")
+    hz = np.array(lat["healthz"]) * 1000
+    print(f"/healthz p99 {np.percentile(hz, 99):.1f} ms (goal < 100); API peak RSS {peak_rss_mb:.0f} MB "
+          f"(goal < 1500)")
     return 0 if n_err == 0 else 1
+
+
+async def healthz_loop(base: str, stop_at: float, lat: dict, errors: dict) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        while time.monotonic() < stop_at:
+            t = time.perf_counter()
+            r = await http.get("/healthz")
+            lat["healthz"].append(time.perf_counter() - t)
+            if r.status_code != 200:
+                errors["healthz"].append(f"{r.status_code}")
+            await asyncio.sleep(0.02)
+
+
+async def big_upload(base: str, megabytes: float, lat: dict, errors: dict) -> None:
+    """One dataset upload of about ``megabytes`` MB of float32 (binary values), sent while the load runs."""
+    cols = 1000
+    rows = int(megabytes * 1e6 / 4 / cols)
+    buf = io.BytesIO()
+    np.save(buf, (np.random.default_rng(0).random((rows, cols), dtype=np.float32) < 0.5).astype(np.float32))
+    payload = buf.getvalue()
+    del buf
+    await asyncio.sleep(2)
+    async with httpx.AsyncClient(base_url=base, timeout=600) as http:
+        t = time.perf_counter()
+        r = await http.post("/v1/datasets", files={"file": ("big.npy", payload)})
+        lat["upload"].append(time.perf_counter() - t)
+        if r.status_code != 201:
+            errors["upload"].append(f"{r.status_code} {r.text[:200]}")
+
+
+async def ais_at_limit(base: str, model: str, lat: dict, errors: dict) -> None:
+    """Synchronous AIS with n_runs x n_betas at RBM_MAX_AIS_WORK's default (1e7)."""
+    await asyncio.sleep(1)
+    async with httpx.AsyncClient(base_url=base, timeout=600) as http:
+        t = time.perf_counter()
+        r = await http.post(f"/v1/models/{model}/partition-function",
+                            json={"method": "ais", "n_runs": 1000, "n_betas": 10_000, "seed": 1})
+        lat["ais"].append(time.perf_counter() - t)
+        if r.status_code != 200:
+            errors["ais"].append(f"{r.status_code} {r.text[:200]}")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _ready(base: str) -> bool:

@@ -169,3 +169,25 @@ def test_client_disconnect_mid_body_logs_one_line(client, caplog, path, ctype, f
     assert not tracebacks, [r.getMessage() for r in tracebacks]
     said = [r.getMessage() for r in caplog.records if "disconnect" in r.getMessage()]
     assert len(said) == 1, [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize("option,value", [("weight_decay", "Infinity"), ("sparsity_cost", "1e308"),
+                                          ("learning_rate", "NaN"), ("momentum", "-Infinity")])
+def test_non_finite_or_absurd_training_options_are_422_at_submission(client, option, value):
+    ds = digits_dataset(client)
+    raw = ('{"dataset_id": "%s", "model": {"n_hidden": 4}, "training": {"%s": %s}}' % (ds["id"], option, value))
+    message = error_of(client.post("/v1/jobs", content=raw, headers={"content-type": "application/json"}), 422)
+    assert option in message
+    assert ok(client.get("/v1/jobs"))["items"] == [], "nothing may be queued"
+
+
+@pytest.mark.slow
+def test_negative_fuzzing_finds_no_server_error(ctx):
+    """A modest in-suite run of schemathesis' negative cases (bench/schemathesis_run.py --negative
+    runs >= 2,000 cases on both databases)."""
+    from bench.schemathesis_run import fuzz_negative
+    from app.main import create_app
+
+    ran, failures = fuzz_negative(create_app(context=ctx), 4)
+    assert not failures, "\n\n".join(failures)
+    assert ran >= 60
