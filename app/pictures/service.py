@@ -162,7 +162,7 @@ def ising_points(ctx: ServiceContext, session: Session, only_L: int | None, n: i
     if total > ctx.settings.max_sampling_work:
         raise InvalidRequest(f"sampling every model needs {total:,} unit updates; the limit is "
                              f"{ctx.settings.max_sampling_work:,} (RBM_MAX_SAMPLING_WORK): lower n or steps, or pick one L")
-    req = SampleRequest(n_samples=n, steps=steps, seed=seed, sampler="gibbs")  # from stored chains where present
+    req = SampleRequest(n_samples=n, steps=steps, seed=seed)  # the sampling service's defaults, as POST /samples
     points: dict[int, list[IsingPoint]] = {}
     for L, members in groups.items():
         for m in members:
