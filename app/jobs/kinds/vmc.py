@@ -82,7 +82,8 @@ class VMCOptions(BaseModel):
 
 class VMCJob(JobCommon):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
-        {"kind": "vmc", "system": {"type": "tfim", "n_spins": 20, "h": 1.0, "J": 1.0}, "vmc": {"seed": 1}},
+        {"kind": "vmc", "system": {"type": "tfim", "n_spins": 20, "h": 1.0, "J": 1.0},
+         "vmc": {"iterations": 50, "eval_samples": 10000, "seed": 1}},
         {"kind": "vmc", "system": {"type": "harmonic_trap", "n_particles": 2, "dim": 2, "omega": 1.0,
                                    "interaction": "coulomb"}, "model": {"jastrow": True}}]})
 
