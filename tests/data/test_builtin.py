@@ -43,7 +43,7 @@ def test_unknown_name_lists_known_names() -> None:
 @pytest.mark.parametrize(
     ("name", "params", "match"),
     [
-        ("digits", {"binarise": "none"}, r"binarise: unknown parameter \(allowed: binarize, test_fraction, seed\)"),
+        ("digits", {"binarise": "none"}, r"binarise: unknown parameter \(allowed: binarize, dequantize, test_fraction, seed\)"),
         ("digits", {"binarize": "otsu"}, r"binarize: Input should be 'threshold' or 'none' \(got 'otsu'\)"),
         ("digits", {"test_fraction": 1.0}, "test_fraction: Input should be less than 1"),
         ("ising", {"L": 1}, "L: Input should be greater than or equal to 2"),
@@ -86,7 +86,7 @@ def test_digits_threshold_and_continuous() -> None:
     assert d.image_shape == (8, 8) and d.value_type == "binary"
     np.testing.assert_array_equal(d.train, (raw >= 8).astype(np.float32))
     assert sum(d.info["label_counts"]) == 1797
-    assert d.canonical_params == {"binarize": "threshold", "test_fraction": 0.0, "seed": 0}
+    assert d.canonical_params == {"binarize": "threshold", "dequantize": False, "test_fraction": 0.0, "seed": 0}
 
     c = load_builtin("digits", {"binarize": "none"})
     assert c.value_type == "continuous" and c.train.min() == 0.0 and c.train.max() == 1.0

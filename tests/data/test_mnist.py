@@ -73,7 +73,7 @@ def test_train_split_continuous_with_test_member() -> None:
         assert np.array_equal(x * 256, np.rint(x * 256))  # values k/256
     assert d.info["test_label_counts"] == TEST_COUNTS
     assert sum(d.info["label_counts"]) == 60000 and d.info["n_test"] == 10000
-    assert d.canonical_params == {"split": "train", "binarize": "none", "limit": None, "seed": 0}
+    assert d.canonical_params == {"split": "train", "binarize": "none", "dequantize": False, "limit": None, "seed": 0}
 
 
 @needs_mnist
