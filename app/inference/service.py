@@ -23,10 +23,10 @@ from app.inference.schemas import DiagnosticsOut, SampleRequest
 from app.inference.tensors import vectors_to_tensor
 from app.models.service import load_model
 from app.rbm.errors import InvalidInput
-from app.rbm.io import read_chains
+from app.rbm.io import read_chains, read_tempering_base
 from app.rbm.model import RBM
 from app.rbm.sampling import SampleResult, draw_samples
-from app.rbm.tempering import base_from_data, check_betas, default_betas
+from app.rbm.tempering import TemperingBase, base_from_data, check_betas, default_betas
 from app.storage.artifacts import ArtifactStore
 from sqlalchemy.orm import Session
 
@@ -50,19 +50,21 @@ def free_energy_input(ctx: ServiceContext, model_id: str, vectors: Any) -> tuple
 
 #: Stored chains kept in memory per weights key (a few MB each); models never change, so entries never go stale.
 _CHAINS_CACHE_SIZE = 16
-_chains_cache: OrderedDict[str, torch.Tensor | None] = OrderedDict()
+_chains_cache: OrderedDict[str, tuple[torch.Tensor | None, TemperingBase | None]] = OrderedDict()
 _chains_lock = threading.Lock()
 
 
-def stored_chains(store: ArtifactStore, weights_key: str | None) -> torch.Tensor | None:
-    """The persistent chains saved with a model's weights (``None`` if it has none)."""
+def stored_chains(store: ArtifactStore, weights_key: str | None) -> tuple[torch.Tensor | None, TemperingBase | None]:
+    """The persistent chains and the tempering base rate saved with a model's weights (``None`` where absent)."""
     if weights_key is None:
-        return None
+        return None, None
     with _chains_lock:
         if weights_key in _chains_cache:
             _chains_cache.move_to_end(weights_key)
             return _chains_cache[weights_key]
-    chains = read_chains(store.get_bytes(weights_key))
+    data = store.get_bytes(weights_key)
+    base = read_tempering_base(data)
+    chains = (read_chains(data), None if base is None else TemperingBase(*base))
     with _chains_lock:
         _chains_cache[weights_key] = chains
         while len(_chains_cache) > _CHAINS_CACHE_SIZE:
@@ -202,15 +204,16 @@ def sample(req: SampleRequest, model: RBM, settings: Settings, session: Session,
 
 def sample_with_plan(req: SampleRequest, model: RBM, settings: Settings, session: Session, store: ArtifactStore,
                      weights_key: str | None = None) -> tuple[SampleResult, int, SamplingPlan]:
-    chains = stored_chains(store, weights_key)
+    chains, stored_base = stored_chains(store, weights_key)
     plan = plan_sampling(req, model, settings, has_chains=chains is not None)
     check_sampling_budget(req, model, settings, plan)
     seed = req.seed if req.seed is not None else secrets.randbelow(2**63)
     generator = torch.Generator(device=model.device).manual_seed(seed)
     init = initial_state(req, model, settings, session, store, generator, plan, chains)
     base = None
-    if plan.sampler == "pt" and chains is not None:
-        base = base_from_data(model, chains)  # the model's own pixel marginals: the best base rate to hand
+    if plan.sampler == "pt":
+        # the training data's base rate stored with the model; else the chains' (few rows: a rough one)
+        base = stored_base or (base_from_data(model, chains) if chains is not None else None)
     result = draw_samples(model, n_samples=req.n_samples, steps=plan.steps, thin=plan.thin, init=init,
                           sampler=plan.sampler, generator=generator, beta=req.beta,  # type: ignore[arg-type]
                           return_hidden=req.return_hidden, n_chains=plan.n_chains, betas=plan.betas, base=base)

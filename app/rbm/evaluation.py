@@ -28,7 +28,7 @@ from app.rbm.model import RBM, GaussianRBM
 from app.rbm.partition import ais_log_partition, exact_log_partition
 from app.rbm.diagnostics import diagnose
 from app.rbm.sampling import make_sampler, start_states
-from app.rbm.tempering import base_from_data
+from app.rbm.tempering import TemperingBase, base_from_data
 
 #: Multiply-adds per second assumed when sizing AIS to what is left of the budget (a busy 2-core
 #: box does about this; a faster machine just finishes early).
@@ -69,11 +69,13 @@ class Evaluation:
     swap_acceptance_min: float | None
     seconds: float
     chains: torch.Tensor | None = field(default=None, repr=False)
+    base: TemperingBase | None = field(default=None, repr=False)
 
     def to_metrics(self) -> dict[str, float | int | bool | str | None]:
         """Flat ``final_*`` keys for a job's metrics and result (no tensors)."""
         d = asdict(self)
         d.pop("chains")
+        d.pop("base")
         return {f"final_{k}": v for k, v in d.items()}
 
 
@@ -169,5 +171,5 @@ def evaluate_model(
             sample_sweeps=sweeps, sample_replicas=n_replicas, sample_chains=n_chains,
             sample_equilibrated=bool(diagnostics.equilibrated), sample_rhat=diagnostics.rhat,
             swap_acceptance_min=min(rates) if rates else None,
-            seconds=time.perf_counter() - start, chains=samples.clone(),
+            seconds=time.perf_counter() - start, chains=samples.clone(), base=base,
         )

@@ -26,10 +26,15 @@ _MAX_HEADER_BYTES = 1 << 20
 #: Optional tensor ``(n_chains, V)``: states of the model's own Markov chains at the end of its
 #: training (or equilibrium samples drawn after it), so sampling can start in equilibrium.
 CHAINS_TENSOR = "persistent_chains"
+#: Optional ``(V,)`` tensors: the base rate of the training data (log-odds, or gaussian mean and
+#: std) that parallel tempering anneals to; the chains alone estimate it poorly.
+BASE_MEAN_TENSOR, BASE_SIGMA_TENSOR = "tempering_base_mean", "tempering_base_sigma"
+_OPTIONAL = (CHAINS_TENSOR, BASE_MEAN_TENSOR, BASE_SIGMA_TENSOR)
 
 
 def to_safetensors_bytes(model: RBM, metadata: dict[str, str] | None = None, *,
-                         chains: torch.Tensor | None = None) -> bytes:
+                         chains: torch.Tensor | None = None, base_mean: torch.Tensor | None = None,
+                         base_sigma: torch.Tensor | None = None) -> bytes:
     """Serialise ``model`` (tensors moved to CPU) with string ``metadata``.
 
     ``metadata["visible_type"]`` is always set from the model; passing a
@@ -53,7 +58,26 @@ def to_safetensors_bytes(model: RBM, metadata: dict[str, str] | None = None, *,
         if chains.dim() != 2 or chains.shape[1] != model.n_visible or chains.shape[0] < 1:
             raise ValueError(f"chains must have shape (n, {model.n_visible}), got {tuple(chains.shape)}")
         tensors[CHAINS_TENSOR] = chains.detach().to("cpu", model.dtype).contiguous()
+    for name, t in ((BASE_MEAN_TENSOR, base_mean), (BASE_SIGMA_TENSOR, base_sigma)):
+        if t is not None:
+            if tuple(t.shape) != (model.n_visible,):
+                raise ValueError(f"{name} must have shape ({model.n_visible},), got {tuple(t.shape)}")
+            tensors[name] = t.detach().to("cpu", model.dtype).contiguous()
     return _st_save(tensors, metadata=meta)
+
+
+def read_tempering_base(data: bytes) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """The stored base rate ``(mean, sigma or None)`` of a model file, or ``None`` (absent or malformed)."""
+    try:
+        tensors = _st_load(bytes(data))
+    except Exception:  # noqa: BLE001 - optional, like read_chains
+        return None
+    mean, sigma, weight = tensors.get(BASE_MEAN_TENSOR), tensors.get(BASE_SIGMA_TENSOR), tensors.get("weight")
+    if mean is None or weight is None or tuple(mean.shape) != (weight.shape[0],) or not bool(torch.isfinite(mean).all()):
+        return None
+    if sigma is not None and (tuple(sigma.shape) != (weight.shape[0],) or not bool((sigma > 0).all())):
+        return None
+    return mean.to(weight.dtype), None if sigma is None else sigma.to(weight.dtype)
 
 
 def read_chains(data: bytes) -> torch.Tensor | None:
@@ -108,6 +132,7 @@ def from_safetensors_bytes(data: bytes) -> tuple[RBM, dict[str, str]]:
     if visible_type is None:
         visible_type = "gaussian" if "visible_log_sigma" in tensors else "bernoulli"
         meta["visible_type"] = visible_type
-    tensors.pop(CHAINS_TENSOR, None)
+    for name in _OPTIONAL:
+        tensors.pop(name, None)
     model = model_from_tensors(tensors, visible_type)
     return model, meta

@@ -57,7 +57,7 @@ CASES = {
 }
 
 
-def default_samples(model, chains: torch.Tensor | None, n: int, seed: int, **req) -> tuple[torch.Tensor, dict]:
+def default_samples(model, chains: torch.Tensor | None, n: int, seed: int, base=None, **req) -> tuple[torch.Tensor, dict]:
     """What ``POST /samples {"n_samples": n, "seed": seed, **req}`` returns for a model stored with ``chains``."""
     settings = Settings()
     request = SampleRequest(n_samples=n, seed=seed, **req)
@@ -66,7 +66,7 @@ def default_samples(model, chains: torch.Tensor | None, n: int, seed: int, **req
     init = initial_state(request, model, settings, None, None, g, plan, chains)  # type: ignore[arg-type]
     t0 = time.perf_counter()
     res = draw_samples(model, n_samples=n, steps=plan.steps, thin=plan.thin, init=init, sampler=plan.sampler,
-                       generator=g, n_chains=plan.n_chains, betas=plan.betas)
+                       generator=g, n_chains=plan.n_chains, betas=plan.betas, base=base)
     info = {"sampler": plan.sampler, "init": plan.init, "steps": plan.steps, "thin": plan.thin,
             "n_chains": plan.n_chains, "seconds": round(time.perf_counter() - t0, 2),
             "equilibrated": res.diagnostics.equilibrated, "rhat": res.diagnostics.rhat, "tau": res.diagnostics.tau,
@@ -128,14 +128,14 @@ def main(argv: list[str] | None = None) -> dict:
                               "n_chains": cfg.n_chains, "n_replicas": cfg.n_replicas, "k": cfg.k},
                  "train_seconds": round(train_s, 1), "evaluation": {k: v for k, v in ev.to_metrics().items()}}
     n = {"bas": 1000, "digits": 500, "mnist16": 500, "mnist500": 500}.get(args.case, 5000)
-    samples, info = default_samples(model, ev.chains, n, args.seed)
+    samples, info = default_samples(model, ev.chains, n, args.seed, base=ev.base)  # as stored by the runner
     out["default_samples"] = info
     s = samples.numpy()
     out["free_energy_default_samples"] = float(free_energy_chunked(model, samples).double().mean())
     if args.case == "bas":
         out["exact_ll"] = float(-free_energy_chunked(model, train_t).double().mean()) - exact_log_partition(model)
         out["default_samples"].update(bas_check(s))
-        pt, pinfo = default_samples(model, None, 1000, args.seed, sampler="pt")
+        pt, pinfo = default_samples(model, None, 1000, args.seed, base=ev.base, sampler="pt")
         out["pt_samples"] = {**pinfo, **bas_check(pt.numpy())}
     elif args.case.startswith("ising"):
         from app.physics.exact_kaufman import kaufman

@@ -103,3 +103,7 @@ def test_a_pt_training_job_reports_the_final_evaluation_and_samples_start_from_i
     assert 0 <= result["final_swap_acceptance_min"] <= 1
     body = ok(client.post(f"/v1/models/{job['model_id']}/samples", json={"n_samples": 20, "seed": 1}))
     assert body["sampler"] == "pt" and body["init"] == "chains" and body["diagnostics"]["steps"] == body["steps"]
+    from app.rbm.io import read_chains, read_tempering_base
+
+    weights = client.get(f"/v1/models/{job['model_id']}/weights").content
+    assert read_chains(weights).shape[1] == 64 and read_tempering_base(weights)[0].shape == (64,)

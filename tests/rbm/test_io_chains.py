@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from app.rbm.io import CHAINS_TENSOR, from_safetensors_bytes, read_chains, to_safetensors_bytes
+from app.rbm.io import CHAINS_TENSOR, from_safetensors_bytes, read_chains, read_tempering_base, to_safetensors_bytes
 from app.rbm.training import default_schedule
 from tests.rbm.models import random_bb
 
@@ -22,6 +22,16 @@ def test_chains_round_trip_and_do_not_disturb_the_model():
     with pytest.raises(ValueError, match="chains must have shape"):
         to_safetensors_bytes(m, chains=torch.zeros(3, 4))
     assert CHAINS_TENSOR == "persistent_chains"
+
+
+def test_tempering_base_round_trip():
+    m = random_bb(5, 3, 1.0, 0)
+    mean = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    data = to_safetensors_bytes(m, chains=torch.zeros(2, 5, dtype=torch.float64), base_mean=mean)
+    got_mean, got_sigma = read_tempering_base(data)
+    assert torch.equal(got_mean, mean) and got_sigma is None
+    assert from_safetensors_bytes(data)[0].n_visible == 5
+    assert read_tempering_base(to_safetensors_bytes(m)) is None
 
 
 def test_default_schedule_gives_small_data_many_updates_and_keeps_given_values():

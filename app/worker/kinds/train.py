@@ -14,6 +14,7 @@ from app.features.service import featurizer
 from app.jobs.kinds.train import TrainJob
 from app.rbm.evaluation import evaluate_model
 from app.rbm.io import to_safetensors_bytes
+from app.rbm.tempering import TemperingBase
 from app.worker.job_run import JobRun, StoredModel
 from app.worker.training import build_run
 
@@ -32,7 +33,8 @@ def _subset(rows, seed: int) -> torch.Tensor | None:
     return torch.from_numpy(np.asarray(rows[pick], dtype=np.float32))
 
 
-def final_evaluation(job: JobRun, spec: TrainJob, dataset, trainer, user_model, cpu) -> tuple[dict, torch.Tensor | None]:
+def final_evaluation(job: JobRun, spec: TrainJob, dataset, trainer, user_model,
+                     cpu) -> tuple[dict, torch.Tensor | None, TemperingBase | None]:
     """The finished model's honest metrics (``app.rbm.evaluation``: log-likelihood bracket or exact
     value, the free energy of its own equilibrium samples beside the data's) within
     RBM_FINAL_EVALUATION_SECONDS, and the equilibrium chains to store with it."""
@@ -41,7 +43,7 @@ def final_evaluation(job: JobRun, spec: TrainJob, dataset, trainer, user_model, 
     chains = None if chains is None else chains.cpu()
     budget = job.settings.final_evaluation_seconds
     if budget <= 0:
-        return {}, chains
+        return {}, chains, None
     if same_units:  # the trainer's rows: no second copy (the validation rows are the test split or a held-out part)
         train, test = trainer.data, trainer.validation
     else:
@@ -52,8 +54,8 @@ def final_evaluation(job: JobRun, spec: TrainJob, dataset, trainer, user_model, 
                             exact_bits=job.settings.auto_exact_bits)
     except Exception as exc:  # noqa: BLE001 - an evaluation failure must not lose a trained model
         log.warning("job %s: final evaluation failed: %s", job.job_id, exc)
-        return {"final_evaluation_error": str(exc)}, chains
-    return ev.to_metrics(), ev.chains
+        return {"final_evaluation_error": str(exc)}, chains, None
+    return ev.to_metrics(), ev.chains, ev.base  # the base rate: stored for the sampling service's tempering
 
 
 def run(job: JobRun, spec: TrainJob) -> None:
@@ -75,10 +77,12 @@ def run(job: JobRun, spec: TrainJob) -> None:
 
     model = built.model if trainer.epoch >= trainer.config.epochs else trainer.fit(on_epoch)
     cpu = model.to(device="cpu")
-    evaluation, chains = final_evaluation(job, spec, dataset, trainer, built.model, cpu)
+    evaluation, chains, base = final_evaluation(job, spec, dataset, trainer, built.model, cpu)
     # labelled data: a linear probe on p(h|v) beside one on the inputs (labels never reach training)
     probe = final_probe(dataset, job.store, job.settings, featurizer(cpu, None)[0], seed=spec.training.seed)
-    job.succeed(StoredModel(weights=to_safetensors_bytes(cpu, {"job_id": job.job_id}, chains=chains),
+    job.succeed(StoredModel(weights=to_safetensors_bytes(cpu, {"job_id": job.job_id}, chains=chains,
+                                                         base_mean=None if base is None else base.mean,
+                                                         base_sigma=None if base is None else base.sigma),
                             visible_type=cpu.visible_type, n_visible=cpu.n_visible, n_hidden=cpu.n_hidden,
                             image_shape=image_shape, training=spec.training.model_dump(mode="json"),
                             metrics={**job.last_metrics, **probe, **evaluation}),
