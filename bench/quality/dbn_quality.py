@@ -72,7 +72,8 @@ def run(name: str, args: argparse.Namespace) -> dict:
     data = load_builtin(name, case["builtin"])
     train, test = data.train, data.test
     layers = args.layers or case["layers"]
-    cfg = TrainingConfig(**{**case["training"], **({"epochs": args.epochs} if args.epochs else {}),
+    cfg = TrainingConfig(**{**({} if args.api_defaults else case["training"]),
+                            **({"epochs": args.epochs} if args.epochs else {}),
                             **({"seed": args.seed} if args.seed is not None else {})})
     x = torch.from_numpy(np.ascontiguousarray(train))
     g = torch.Generator().manual_seed(cfg.seed)
@@ -185,6 +186,7 @@ def main() -> None:
     ap.add_argument("--sampler", choices=["gibbs", "pt"], default="gibbs")
     ap.add_argument("--replicas", type=int, default=10)
     ap.add_argument("--tag", default="", help="suffix of the result file")
+    ap.add_argument("--api-defaults", action="store_true", help="ignore the case's training options")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
