@@ -89,6 +89,10 @@ def test_space_helpers():
     assert with_options({"b": {"d": 1}}, {"b.c": 2, "e.f": 3}) == {"b": {"d": 1, "c": 2}, "e": {"f": 3}}
     logs = [math.log10(p["x"]) for p in random_points({"x": RandomRange(low=1e-4, high=1.0, log=True)}, 2000, 0)]
     assert min(logs) >= -4 and max(logs) <= 0 and abs(sum(logs) / len(logs) + 2) < 0.1  # uniform in log
+    picks = [p["m"] for p in random_points({"m": RandomRange(values=["cd", "pcd"])}, 400, 1)]
+    assert set(picks) == {"cd", "pcd"} and 150 < picks.count("cd") < 250
+    ints = [p["n"] for p in random_points({"n": RandomRange(low=4, high=6, integer=True)}, 300, 2)]
+    assert set(ints) == {4, 5, 6}
 
 
 def test_sweep_writes_need_the_train_scope():
