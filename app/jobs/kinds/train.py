@@ -36,7 +36,7 @@ class TrainingOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     method: Literal["cd", "pcd", "pt"] | None = Field(_D.method, description="default (null): pcd for gaussian "
-                                               "models, cd for bernoulli. cd: contrastive divergence CD-k; pcd: "
+                                               "models, pt for bernoulli. cd: contrastive divergence CD-k; pcd: "
                                                "persistent CD; pt: persistent parallel-tempering chains (n_replicas "
                                                "replicas from the model down to the data's base rate, one swap round "
                                                "per sweep), which keeps the negative phase in equilibrium.")
