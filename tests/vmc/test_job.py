@@ -49,3 +49,12 @@ def test_vmc_job_reports_every_iteration_and_stores_a_wavefunction(client, worke
 def test_vmc_submission_errors_name_the_problem(client, system, extra, needle):
     msg = error_of(client.post("/v1/jobs", json={"kind": "vmc", "system": system, **extra}), 422)
     assert needle in msg
+
+
+def test_curves_png_of_a_vmc_job(client, worker):
+    body = {"kind": "vmc", "system": TFIM6, "vmc": {"iterations": 5, "n_samples": 100, "n_chains": 50,
+                                                    "eval_samples": 1000}}
+    job = ok(client.post("/v1/jobs", json=body), 202)
+    worker.run_until_idle()
+    r = client.get(f"/v1/jobs/{job['id']}/curves.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"  # generic panels per metric
