@@ -216,7 +216,8 @@ def sample_with_plan(req: SampleRequest, model: RBM, settings: Settings, session
         base = stored_base or (base_from_data(model, chains) if chains is not None else None)
     result = draw_samples(model, n_samples=req.n_samples, steps=plan.steps, thin=plan.thin, init=init,
                           sampler=plan.sampler, generator=generator, beta=req.beta,  # type: ignore[arg-type]
-                          return_hidden=req.return_hidden, n_chains=plan.n_chains, betas=plan.betas, base=base)
+                          return_hidden=req.return_hidden, n_chains=plan.n_chains, betas=plan.betas, base=base,
+                          adapt_ladder=req.betas is None)  # an explicit ladder is used as given
     return result, seed, plan
 
 

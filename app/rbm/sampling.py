@@ -458,6 +458,7 @@ def draw_samples(
     betas: list[float] | None = None,
     base=None,
     trace_rows: int = DEFAULT_TRACE_ROWS,
+    adapt_ladder: bool = False,
 ) -> SampleResult:
     """Draw ``n_samples`` visible vectors from the model.
 
@@ -469,8 +470,11 @@ def draw_samples(
     ``sampler="pt"``: parallel tempering (:mod:`app.rbm.tempering`) with
     ``n_replicas`` evenly spaced betas from ``beta`` to 0 or the explicit
     ``betas``, towards ``base`` (a :class:`~app.rbm.tempering.TemperingBase`);
-    samples come from the target replica. The free energy of the first
-    ``trace_rows`` chains is traced at every sweep for the diagnostics.
+    samples come from the target replica; ``adapt_ladder`` respaces the betas
+    twice during the first quarter of the burn-in so that neighbouring pairs swap
+    about equally often (:meth:`~app.rbm.tempering.TemperedChains.adapt_ladder`).
+    The free energy of the first ``trace_rows`` chains is traced at every sweep
+    for the diagnostics.
     """
     if n_samples < 1:
         raise InvalidInput(f"n_samples must be at least 1, got {n_samples}")
@@ -488,7 +492,13 @@ def draw_samples(
                               betas=betas, base=base, trace_rows=trace_rows)
         out = torch.empty((n_samples, model.n_visible), device=model.device, dtype=model.dtype)
         rounds = -(-n_samples // n_chains)
-        chains.sweep(int(steps))
+        burn = int(steps)
+        if sampler == "pt" and adapt_ladder and burn >= 8 and len(chains.betas) > 2:
+            block = burn // 8
+            for _ in range(2):
+                chains.adapt_ladder(block)
+            burn -= 2 * block
+        chains.sweep(burn)
         for r in range(rounds):
             if r:
                 chains.sweep(int(thin))

@@ -107,6 +107,35 @@ def check_betas(betas: list[float]) -> list[float]:
     return out
 
 
+def respace_betas(betas: list[float], rates: list[float], floor: float = 1e-4) -> list[float]:
+    """A ladder with the same ends whose neighbouring pairs should swap about equally often.
+
+    A pair's acceptance is roughly ``exp(-c (delta beta)^2)`` with ``c`` varying slowly along the
+    ladder, so ``sqrt(-log a_i)`` is a distance that grows linearly in beta inside each interval.
+    The new betas split the summed distance evenly (a one-shot version of the feedback schemes of
+    Katzgraber et al. 2006). ``rates[i]`` is the measured acceptance of pair ``(i, i+1)``.
+    """
+    if len(betas) < 3 or len(rates) != len(betas) - 1:
+        return list(betas)
+    a = [min(max(r, floor), 1.0 - 1e-6) if r == r else 0.5 for r in rates]  # nan (untried): neutral
+    dist = [math.sqrt(-math.log(x)) for x in a]
+    cum = [0.0]
+    for d in dist:
+        cum.append(cum[-1] + d)
+    total = cum[-1]
+    out = [betas[0]]
+    for k in range(1, len(betas) - 1):
+        t = total * k / (len(betas) - 1)
+        i = next(j for j in range(len(dist)) if cum[j + 1] >= t)
+        frac = (t - cum[i]) / dist[i] if dist[i] > 0 else 0.0
+        out.append(betas[i] + frac * (betas[i + 1] - betas[i]))
+    out.append(betas[-1])
+    for k in range(1, len(out)):  # keep strictly decreasing despite round-off
+        if out[k] >= out[k - 1]:
+            out[k] = out[k - 1] - 1e-9
+    return out
+
+
 class TemperedChains:
     """``n_chains`` parallel-tempering chains of ``len(betas)`` replicas each (see module docs).
 
@@ -179,6 +208,27 @@ class TemperedChains:
         """Accepted / attempted swaps of each neighbouring pair ``(r, r+1)`` (``nan`` if none tried)."""
         att, acc = self._pairs_attempted, self._pairs_accepted
         return [float(a / t) if t else float("nan") for a, t in zip(acc.tolist(), att.tolist())]
+
+    def set_betas(self, betas: list[float]) -> None:
+        """Move the replicas to a new ladder of the same length (states stay; use during burn-in only)."""
+        betas = check_betas(betas)
+        if len(betas) != self.n_replicas:
+            raise InvalidInput(f"need {self.n_replicas} betas, got {len(betas)}")
+        kw = {"device": self.v.device, "dtype": self.v.dtype}
+        self.betas = betas
+        self._betas_t = torch.tensor(betas, **kw)
+        self.beta_col = self._betas_t.repeat_interleave(self.n_chains)[:, None].contiguous()
+        self._plain = all(b == 1.0 for b in betas)
+        if not self.gaussian:
+            self._v_const = ((1.0 - self.beta_col) * self.base_mean).contiguous()
+
+    def adapt_ladder(self, sweeps: int) -> None:
+        """Run ``sweeps`` sweeps, respace the betas from their swap rates (:func:`respace_betas`),
+        and start counting swaps afresh: a burn-in step, before any sample is kept."""
+        self.reset_swap_counts()
+        self.sweep(sweeps)
+        self.set_betas(respace_betas(self.betas, self.swap_acceptance))
+        self.reset_swap_counts()
 
     def reset_swap_counts(self) -> None:
         """Start counting swap acceptance afresh (e.g. per training epoch)."""

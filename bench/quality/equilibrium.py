@@ -66,7 +66,8 @@ def default_samples(model, chains: torch.Tensor | None, n: int, seed: int, base=
     init = initial_state(request, model, settings, None, None, g, plan, chains)  # type: ignore[arg-type]
     t0 = time.perf_counter()
     res = draw_samples(model, n_samples=n, steps=plan.steps, thin=plan.thin, init=init, sampler=plan.sampler,
-                       generator=g, n_chains=plan.n_chains, betas=plan.betas, base=base)
+                       generator=g, n_chains=plan.n_chains, betas=plan.betas, base=base,
+                       adapt_ladder=request.betas is None)
     info = {"sampler": plan.sampler, "init": plan.init, "steps": plan.steps, "thin": plan.thin,
             "n_chains": plan.n_chains, "seconds": round(time.perf_counter() - t0, 2),
             "equilibrated": res.diagnostics.equilibrated, "rhat": res.diagnostics.rhat, "tau": res.diagnostics.tau,

@@ -9,7 +9,9 @@ import torch
 from app.rbm.errors import InvalidInput
 from app.rbm.likelihood import empirical_distribution
 from app.rbm.sampling import draw_samples
-from app.rbm.tempering import TemperedChains, TemperingBase, base_from_data, check_betas, default_betas
+from app.rbm.tempering import (
+    TemperedChains, TemperingBase, base_from_data, check_betas, default_betas, respace_betas,
+)
 from tests.rbm import reference as ref
 from tests.rbm.models import np_params, random_bb, random_gb
 from tests.rbm.test_sampling import tv_bound
@@ -145,3 +147,28 @@ def test_base_from_data_and_ladder_checks():
         check_betas([0.0])
     with pytest.raises(InvalidInput):
         default_betas(0)
+
+
+def test_respace_betas_evens_out_the_swap_distance():
+    assert respace_betas([1.0, 0.5, 0.0], [0.5, 0.5]) == [1.0, 0.5, 0.0]
+    even = default_betas(5)
+    assert respace_betas(even, [0.4] * 4) == pytest.approx(even)
+    new = respace_betas(even, [0.01, 0.9, 0.9, 0.9])  # the pair next to the target is the bottleneck
+    assert new[0] == 1.0 and new[-1] == 0.0 and all(b1 < b0 for b0, b1 in zip(new, new[1:]))
+    assert new[1] > even[1] and new[2] > even[2]  # replicas move towards beta = 1
+
+
+def test_adapted_ladder_keeps_the_target_exact_and_raises_the_worst_swap_rate():
+    m = bimodal_bb()
+    p = np.exp(ref.bb_log_prob(*np_params(m)))
+    n = 4000
+    start = torch.zeros(1, 8, dtype=torch.float64)
+    worst = {}
+    for adapt in (False, True):
+        res = draw_samples(m, n_samples=n, steps=400, sampler="pt", n_replicas=6, init=start, adapt_ladder=adapt,
+                           generator=torch.Generator().manual_seed(5))
+        tv = 0.5 * np.abs(empirical_distribution(res.samples).numpy() - p).sum()
+        assert tv < tv_bound(p, n), (adapt, tv)
+        assert res.betas[0] == 1.0 and res.betas[-1] == 0.0
+        worst[adapt] = min(res.swap_acceptance)
+    assert worst[True] > worst[False], worst
