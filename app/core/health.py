@@ -32,11 +32,11 @@ def readyz(ctx: ContextDep, request: Request) -> JSONResponse:
         return JSONResponse({"status": "unavailable",
                              "reason": f"schema at {current}, code expects {head}: run `rbm-service migrate`"}, 503)
     with ctx.db.session() as session:
-        workers = [w.as_dict() for w in recent_workers(session, ctx.settings.heartbeat_seconds)]
+        workers = [w.public_dict() for w in recent_workers(session, ctx.settings.heartbeat_seconds)]
     body: dict = {"status": "ok", "schema": current, "workers": workers}
     supervisor = getattr(request.app.state, "supervisor", None)
     if supervisor is not None:
-        embedded = supervisor.state()
+        embedded = {k: v for k, v in supervisor.state().items() if k not in ("pid", "worker_id")}
         body["embedded_worker"] = embedded
         if not embedded["alive"]:
             body["status"] = "degraded"

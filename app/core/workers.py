@@ -100,6 +100,14 @@ class WorkerState:
         d["seconds_since_heartbeat"] = round(self.seconds_since_heartbeat, 3)
         return d
 
+    def public_dict(self) -> dict[str, Any]:
+        """What an open probe may show: no worker id, host, pid or job id (those are for operators)."""
+        d = self.as_dict()
+        for private in ("id", "host", "pid", "current_job_id"):
+            d.pop(private)
+        d["busy"] = self.current_job_id is not None
+        return d
+
 
 def recent_workers(session: Session, heartbeat_seconds: float, limit: int = 20) -> list[WorkerState]:
     """Workers not marked stopped, newest heartbeat first; ``alive`` when the heartbeat is fresh."""
