@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import threading
 import random
 import sys
 import tempfile
@@ -91,18 +92,22 @@ def main() -> int:
         stop_at = time.monotonic() + args.seconds
 
         extras = []
-        if args.upload_mb:
-            extras.append(big_upload(base, args.upload_mb, lat, errors))
+        if args.upload_mb:  # built before the clients start: generating it would stall their event loop
+            extras.append(big_upload(base, _npy_payload(args.upload_mb), lat, errors))
         if args.ais:
             extras.append(ais_at_limit(base, model, lat, errors))
 
         async def run() -> None:
-            await asyncio.gather(healthz_loop(base, stop_at, lat, errors), *extras,
-                                 *(client_loop(base, ds, job, model, stop_at, i, lat, errors)
-                                   for i in range(args.clients)))
+            await asyncio.gather(*extras, *(client_loop(base, ds, job, model, stop_at, i, lat, errors)
+                                            for i in range(args.clients)))
+
+        # /healthz is polled from a thread of its own: the 50 clients' event loop would delay it
+        poller = threading.Thread(target=healthz_loop, args=(base, stop_at, lat, errors), daemon=True)
+        poller.start()
 
         t0 = time.monotonic()
         asyncio.run(run())
+        poller.join()
         wall = time.monotonic() - t0
         peak_rss_mb = _peak_rss_mb(server.pid)
     finally:
@@ -112,7 +117,9 @@ def main() -> int:
     n_err = sum(len(v) for v in errors.values())
     print(f"{args.clients} clients, {wall:.0f}s, {total} requests ({total / wall:.0f}/s), errors: {n_err}")
     print(f"{'kind':12} {'n':>6} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8}")
-    for kind in [k for k, _ in MIX] + [k for k in ("healthz", "upload", "ais") if lat.get(k)]:
+    for kind in [k for k, _ in MIX] + ["healthz", "upload", "ais"]:
+        if not lat.get(kind):
+            continue
         ms = np.array(lat[kind]) * 1000
         print(f"{kind:12} {len(ms):6d} {len(errors[kind]):6d} {np.percentile(ms, 50):8.1f} {np.percentile(ms, 99):8.1f}")
     for kind, errs in errors.items():
@@ -124,25 +131,28 @@ def main() -> int:
     return 0 if n_err == 0 else 1
 
 
-async def healthz_loop(base: str, stop_at: float, lat: dict, errors: dict) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+def healthz_loop(base: str, stop_at: float, lat: dict, errors: dict) -> None:
+    with httpx.Client(base_url=base, timeout=60) as http:
         while time.monotonic() < stop_at:
             t = time.perf_counter()
-            r = await http.get("/healthz")
+            r = http.get("/healthz")
             lat["healthz"].append(time.perf_counter() - t)
             if r.status_code != 200:
                 errors["healthz"].append(f"{r.status_code}")
-            await asyncio.sleep(0.02)
+            time.sleep(0.02)
 
 
-async def big_upload(base: str, megabytes: float, lat: dict, errors: dict) -> None:
-    """One dataset upload of about ``megabytes`` MB of float32 (binary values), sent while the load runs."""
+def _npy_payload(megabytes: float) -> bytes:
+    """About ``megabytes`` MB of float32 binary values as a .npy file."""
     cols = 1000
     rows = int(megabytes * 1e6 / 4 / cols)
     buf = io.BytesIO()
     np.save(buf, (np.random.default_rng(0).random((rows, cols), dtype=np.float32) < 0.5).astype(np.float32))
-    payload = buf.getvalue()
-    del buf
+    return buf.getvalue()
+
+
+async def big_upload(base: str, payload: bytes, lat: dict, errors: dict) -> None:
+    """One dataset upload, sent while the load runs."""
     await asyncio.sleep(2)
     async with httpx.AsyncClient(base_url=base, timeout=600) as http:
         t = time.perf_counter()
