@@ -191,3 +191,19 @@ def test_negative_fuzzing_finds_no_server_error(ctx):
     ran, failures = fuzz_negative(create_app(context=ctx), 4)
     assert not failures, "\n\n".join(failures)
     assert ran >= 60
+
+
+def test_npz_zip_bomb_is_refused_from_the_zip_directory(ctx, client, monkeypatch):
+    """A small .npz that decompresses to far more than the limit: refused before decompressing
+    (np.lib.format.read_array is never reached)."""
+    ctx.settings.max_dataset_values = 100_000
+    buf = io.BytesIO()
+    np.savez_compressed(buf, train=np.zeros((2_000, 1_000), np.float64))  # 16 MB of zeros, ~16 KB compressed
+    assert len(buf.getvalue()) < 100_000
+
+    def never(*_a, **_k):
+        raise AssertionError("the member was decompressed")
+
+    monkeypatch.setattr(np.lib.format, "read_array", never)
+    message = error_of(client.post("/v1/datasets", files={"file": ("bomb.npz", buf.getvalue())}), 422)
+    assert "decompresses to 16000128 bytes" in message and "RBM_MAX_DATASET_VALUES" in message
