@@ -45,7 +45,7 @@ class EstimateSpec(BaseModel):
 class EstimateJob(JobCommon):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"kind": "estimate", "model_id": "<the model_id of a finished training job>",
-         "estimate": {"partition_function": {"method": "ais", "n_runs": 100, "n_betas": 10000},
+         "estimate": {"partition_function": {"method": "ais", "n_runs": 100, "n_betas": 1000},
                       "log_likelihood": {"split": "train", "limit": 1000}}}]})
 
     kind: Literal["estimate"]
