@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
-from sqlalchemy import select
 
 from starlette.concurrency import run_in_threadpool
 
@@ -13,8 +12,8 @@ from app.core.deps import ContextDep, SessionDep
 from app.core.text import check_filename, reject_nul
 from app.core.forms import parse_image_shape
 from app.auth.idempotency import Idempotent
-from app.core.pagination import Cursor, Limit, Page, paginate
-from app.core.tags import NameQuery, TagQuery, parse_tags_form, where_equal, where_tags
+from app.core.pagination import Cursor, Limit, Page
+from app.core.tags import NameQuery, TagQuery, parse_tags_form
 from app.data.builtin import list_builtins
 from app.datasets import service
 from app.datasets.schemas import BuiltinCreate, DatasetOut
@@ -66,10 +65,7 @@ def list_datasets(ctx: ContextDep, session: SessionDep, limit: Limit = 50, curso
                   name: NameQuery = None, tag: TagQuery = None,
                   builtin: Annotated[str | None, Query(description="Only this built-in (digits, ...).")] = None,
                   ) -> Page[DatasetOut]:
-    stmt = where_tags(where_equal(select(Dataset), name=(Dataset.name, name), builtin=(Dataset.builtin, builtin)),
-                      Dataset, tag)
-    rows, next_cursor = paginate(session, stmt, Dataset, limit, cursor)
-    return Page[DatasetOut](items=[DatasetOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return service.list_datasets(session, limit, cursor, name=name, tags=tag, builtin=builtin)
 
 
 @router.get("/{dataset_id}", response_model=DatasetOut, summary="One dataset")

@@ -9,13 +9,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
+from app.core.pagination import Page, paginate
 from app.core.settings import Settings
+from app.core.tags import where_equal, where_tags
 from app.data.builtin import load_builtin
 from app.data.errors import LimitExceeded
 from app.data.labels import attach_labels
 from app.data.parsing import parse_upload
 from app.datasets.arrays import dataset_arrays, remember_builtin
 from app.db.states import ACTIVE, JobStatus
+from app.datasets.schemas import DatasetOut
 from app.db.tables import Dataset, Job
 from app.storage.artifacts import ArtifactStore
 
@@ -146,3 +149,12 @@ def delete_dataset(session: Session, store: ArtifactStore, dataset_id: str) -> N
     store.delete(dataset.test_key)
     store.delete(dataset.labels_key)
     store.delete(dataset.test_labels_key)
+
+
+def list_datasets(session: Session, limit: int, cursor: str | None, *, name: str | None = None,
+                  tags: list[str] | None = None, builtin: str | None = None) -> Page[DatasetOut]:
+    """Newest first, each filter applied only when given."""
+    stmt = where_tags(where_equal(select(Dataset), name=(Dataset.name, name), builtin=(Dataset.builtin, builtin)),
+                      Dataset, tags)
+    rows, next_cursor = paginate(session, stmt, Dataset, limit, cursor)
+    return Page[DatasetOut](items=[DatasetOut.model_validate(r) for r in rows], next_cursor=next_cursor)

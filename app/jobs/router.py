@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import select
 
 from app.auth.dependency import PrincipalDep
 from app.auth.quota import enforce_job_quota
 from app.core.deps import ContextDep, SessionDep, SettingsDep
 from app.auth.idempotency import Idempotent
-from app.core.pagination import Cursor, Limit, Page, paginate
-from app.core.tags import NameQuery, TagQuery, where_equal, where_tags
-from app.db.tables import Job
+from app.core.pagination import Cursor, Limit, Page
+from app.core.tags import NameQuery, TagQuery
 from app.jobs import service
 from app.jobs.compare import Comparison, compare, parse_ids
 from app.jobs.schemas import JobCreate, JobKind, JobOut, JobStatus
@@ -38,11 +36,8 @@ def list_jobs(session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
               dataset_id: Annotated[str | None, Query(description="Only jobs on this dataset.")] = None,
               sweep_id: Annotated[str | None, Query(description="Only the jobs of this sweep.")] = None,
               name: NameQuery = None, tag: TagQuery = None) -> Page[JobOut]:
-    stmt = where_equal(select(Job), status=(Job.status, status_filter and JobStatus(status_filter).value),
-                       kind=(Job.kind, kind and JobKind(kind).value), dataset_id=(Job.dataset_id, dataset_id),
-                       sweep_id=(Job.sweep_id, sweep_id), name=(Job.name, name))
-    rows, next_cursor = paginate(session, where_tags(stmt, Job, tag), Job, limit, cursor)
-    return Page[JobOut](items=service.present(rows, session), next_cursor=next_cursor)
+    return service.list_jobs(session, limit, cursor, status=status_filter, kind=kind, dataset_id=dataset_id,
+                             sweep_id=sweep_id, name=name, tags=tag)
 
 
 @router.get("/compare", response_model=Comparison, summary="Jobs side by side: options and final metrics")

@@ -7,11 +7,14 @@ import time
 from typing import Any
 
 import anyio
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.context import ServiceContext
 from app.core.errors import NotFound
+from app.core.pagination import Page, paginate
+from app.core.tags import where_equal, where_tags
 from app.datasets.service import lock_dataset
 from app.db.states import JobKind, JobStatus
 from app.db.tables import Job
@@ -85,6 +88,17 @@ async def wait_for_job(ctx: ServiceContext, job_id: str, seconds: float) -> JobO
         if job.status.is_final or time.monotonic() >= deadline:
             return job
         await anyio.sleep(min(ctx.settings.sse_poll_seconds, max(0.0, deadline - time.monotonic())))
+
+
+def list_jobs(session: Session, limit: int, cursor: str | None, *, status: JobStatus | None = None,
+              kind: JobKind | None = None, dataset_id: str | None = None, sweep_id: str | None = None,
+              name: str | None = None, tags: list[str] | None = None) -> Page[JobOut]:
+    """Newest first, each filter applied only when given."""
+    stmt = where_equal(select(Job), status=(Job.status, status and JobStatus(status).value),
+                       kind=(Job.kind, kind and JobKind(kind).value), dataset_id=(Job.dataset_id, dataset_id),
+                       sweep_id=(Job.sweep_id, sweep_id), name=(Job.name, name))
+    rows, next_cursor = paginate(session, where_tags(stmt, Job, tags), Job, limit, cursor)
+    return Page[JobOut](items=present(rows, session), next_cursor=next_cursor)
 
 
 def cancel_job(session: Session, job_id: str) -> Job:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
-from sqlalchemy import select
 
 from app.core.deps import ContextDep, SessionDep
 from app.core.forms import parse_image_shape
 from app.auth.idempotency import Idempotent
-from app.core.pagination import Cursor, Limit, Page, paginate
-from app.core.tags import NameQuery, TagQuery, parse_tags_form, where_equal, where_tags
+from app.core.pagination import Cursor, Limit, Page
+from app.core.tags import NameQuery, TagQuery, parse_tags_form
 from app.db.tables import Model
 from app.models import service
 from app.models.schemas import ModelOut, ModelPatch
@@ -26,10 +25,8 @@ def list_models(session: SessionDep, limit: Limit = 50, cursor: Cursor = None, n
                 job_id: Annotated[str | None, Query(description="The model this job made.")] = None,
                 kind: Annotated[str | None, Query(description="rbm, dbn or wavefunction.")] = None,
                 source: Annotated[str | None, Query(description="trained or upload.")] = None) -> Page[ModelOut]:
-    stmt = where_equal(select(Model), name=(Model.name, name), dataset_id=(Model.dataset_id, dataset_id),
-                       job_id=(Model.job_id, job_id), kind=(Model.kind, kind), source=(Model.source, source))
-    rows, next_cursor = paginate(session, where_tags(stmt, Model, tag), Model, limit, cursor)
-    return Page[ModelOut](items=[ModelOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return service.list_models(session, limit, cursor, name=name, tags=tag, dataset_id=dataset_id, job_id=job_id,
+                               kind=kind, source=source)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ModelOut,

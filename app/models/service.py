@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidRequest, NotFound, PayloadTooLarge
 from app.core.context import ServiceContext
+from app.core.pagination import Page, paginate
+from app.core.tags import where_equal, where_tags
 from app.db.tables import Model
+from app.models.schemas import ModelOut
 from app.rbm.dbn import DBN
 from app.rbm.dbn_io import dbn_to_safetensors_bytes, load_any
 from app.rbm.io import to_safetensors_bytes
@@ -126,3 +130,13 @@ def update_model(session: Session, model_id: str, fields: dict[str, Any]) -> Mod
             setattr(row, key, fields[key])
     session.commit()
     return row
+
+
+def list_models(session: Session, limit: int, cursor: str | None, *, name: str | None = None,
+                tags: list[str] | None = None, dataset_id: str | None = None, job_id: str | None = None,
+                kind: str | None = None, source: str | None = None) -> Page[ModelOut]:
+    """Newest first, each filter applied only when given."""
+    stmt = where_equal(select(Model), name=(Model.name, name), dataset_id=(Model.dataset_id, dataset_id),
+                       job_id=(Model.job_id, job_id), kind=(Model.kind, kind), source=(Model.source, source))
+    rows, next_cursor = paginate(session, where_tags(stmt, Model, tags), Model, limit, cursor)
+    return Page[ModelOut](items=[ModelOut.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from sqlalchemy import select
 
 from app.auth.dependency import PrincipalDep
 from app.auth.idempotency import Idempotent
 from app.core.deps import ContextDep, SessionDep
-from app.core.pagination import Cursor, Limit, Page, paginate
-from app.core.tags import NameQuery, TagQuery, where_equal, where_tags
-from app.db.tables import Sweep
+from app.core.pagination import Cursor, Limit, Page
+from app.core.tags import NameQuery, TagQuery
 from app.sweeps import service
 from app.sweeps.schemas import SweepCreate, SweepOut
 
@@ -29,9 +27,7 @@ def create_sweep(body: SweepCreate, ctx: ContextDep, session: SessionDep, princi
 @router.get("", response_model=Page[SweepOut], summary="List sweeps, newest first")
 def list_sweeps(session: SessionDep, limit: Limit = 20, cursor: Cursor = None, name: NameQuery = None,
                 tag: TagQuery = None) -> Page[SweepOut]:
-    stmt = where_tags(where_equal(select(Sweep), name=(Sweep.name, name)), Sweep, tag)
-    rows, next_cursor = paginate(session, stmt, Sweep, limit, cursor)
-    return Page[SweepOut](items=[service.present(session, s) for s in rows], next_cursor=next_cursor)
+    return service.list_sweeps(session, limit, cursor, name=name, tags=tag)
 
 
 @router.get("/{sweep_id}", response_model=SweepOut,

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from app.auth.quota import enforce_job_quota
 from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest, NotFound
+from app.core.pagination import Page, paginate
+from app.core.tags import where_equal, where_tags
 from app.db.states import FINAL, JobStatus
 from app.db.tables import Job, Sweep
 from app.jobs import queue
@@ -122,3 +124,11 @@ def cancel_sweep(session: Session, sweep_id: str) -> Sweep:
         queue.request_cancel(session, job_id)
     session.expire_all()
     return sweep
+
+
+def list_sweeps(session: Session, limit: int, cursor: str | None, *, name: str | None = None,
+                tags: list[str] | None = None) -> Page[SweepOut]:
+    """Newest first, each filter applied only when given."""
+    stmt = where_tags(where_equal(select(Sweep), name=(Sweep.name, name)), Sweep, tags)
+    rows, next_cursor = paginate(session, stmt, Sweep, limit, cursor)
+    return Page[SweepOut](items=[present(session, s) for s in rows], next_cursor=next_cursor)
