@@ -127,6 +127,44 @@ def curves_png(metrics: Sequence[Mapping[str, Any]], title: str = "") -> bytes:
     return _figure_png(fig)
 
 
+def energy_curve_png(metrics: Sequence[Mapping[str, Any]], title: str = "") -> bytes:
+    """A VMC run: the energy per iteration with its error band (energy +- energy_error) and the
+    exact ground-state energy where one is known; beside it the local-energy variance (log scale),
+    which goes to zero as the trial state approaches an eigenstate."""
+    rows = [m for m in metrics if _number(m.get("energy"))]
+    if not rows:
+        raise ValueError("no per-iteration energies to plot")
+    it = np.array([m["epoch"] for m in rows], dtype=float)
+    energy = np.array([m["energy"] for m in rows], dtype=float)
+    error = np.array([m.get("energy_error") or 0.0 for m in rows], dtype=float)
+    variance = np.array([m.get("variance") or np.nan for m in rows], dtype=float)
+    exact = next((m["exact_energy"] for m in rows if _number(m.get("exact_energy"))), None)
+    fig = Figure(figsize=(9.0, 3.4), layout="constrained")
+    ax = fig.add_subplot(1, 2, 1)
+    ax.fill_between(it, energy - error, energy + error, alpha=0.3, label="± error (blocking)")
+    ax.plot(it, energy, lw=1.2, label="energy")
+    if exact is not None:
+        ax.axhline(exact, color="k", ls="--", lw=1, label=f"exact {exact:.6g}")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("energy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax2 = fig.add_subplot(1, 2, 2)
+    positive = variance > 0
+    if positive.any():
+        ax2.semilogy(it[positive], variance[positive], lw=1.2)
+    ax2.set_xlabel("iteration")
+    ax2.set_title("local-energy variance", fontsize=10)
+    ax2.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _figure_png(fig)
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def overlay_curves_png(runs: Mapping[str, Sequence[Mapping[str, Any]]], title: str = "") -> bytes:
     """Several jobs' curves in shared panels, one colour per job; validation dashed."""
     series_by_run = {label: curve_series(metrics) for label, metrics in runs.items()}

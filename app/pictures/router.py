@@ -70,7 +70,7 @@ def curves_png(job_id: str, session: SessionDep, settings: SettingsDep,
                                                 "panels (one colour per job; limit RBM_COMPARE_MAX_JOBS).")] = None,
                ) -> Response:
     if not ids:
-        return png(render.curves_png(service.job_metrics(session, job_id), title=f"job {job_id}"))
+        return png(service.job_curves_png(session, job_id))
     runs = service.runs_metrics(session, parse_ids(f"{job_id},{ids}", settings.compare_max_jobs))
     return png(render.overlay_curves_png(runs, title=f"{len(runs)} jobs"))
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.core.context import ServiceContext
 from app.core.errors import Conflict, InvalidRequest, NotFound, ServiceError
 from app.datasets.service import rows_for_model
+from app.db.states import JobKind
 from app.db.tables import Dataset, Model
 from app.inference import service as inference
 from app.inference.schemas import SampleRequest
@@ -22,6 +23,7 @@ from app.jobs.events import metrics_by_job
 from app.jobs.service import get_job
 from app.physics.ising_exact import kaufman, onsager
 from app.physics.observables import ising_observables
+from app.pictures import render
 from app.pictures.render import IsingCurve, IsingPoint
 from app.inference import dbn as dbn_queries
 from app.rbm.dbn import DBN
@@ -113,6 +115,14 @@ def runs_metrics(session: Session, job_ids: list[str]) -> dict[str, list[dict]]:
             label = f"{label} ({job.id[:8]})"
         out[label] = job_metrics(session, job_id)
     return out
+
+
+def job_curves_png(session: Session, job_id: str) -> bytes:
+    """Learning curves per metric; a VMC job's energy with its error band and the exact line."""
+    metrics = job_metrics(session, job_id)
+    if get_job(session, job_id).kind == JobKind.vmc:
+        return render.energy_curve_png(metrics, title=f"VMC job {job_id}")
+    return render.curves_png(metrics, title=f"job {job_id}")
 
 
 def job_metrics(session: Session, job_id: str) -> list[dict]:

@@ -57,4 +57,24 @@ def test_curves_png_of_a_vmc_job(client, worker):
     job = ok(client.post("/v1/jobs", json=body), 202)
     worker.run_until_idle()
     r = client.get(f"/v1/jobs/{job['id']}/curves.png")
-    assert r.status_code == 200 and r.headers["content-type"] == "image/png"  # generic panels per metric
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    from io import BytesIO
+
+    from PIL import Image
+    width, height = Image.open(BytesIO(r.content)).size
+    assert abs(width / height - 9.0 / 3.4) < 0.05  # the energy + variance figure, not one panel per metric
+
+
+def test_energy_curve_draws_the_band_and_the_exact_line():
+    import numpy as np
+    from io import BytesIO
+
+    from PIL import Image
+
+    from app.pictures.render import energy_curve_png
+    metrics = [{"epoch": i, "energy": -2.0 + 1.0 / i, "energy_error": 0.05, "variance": 1.0 / i,
+                "exact_energy": -2.0} for i in range(1, 40)]
+    with_exact = np.asarray(Image.open(BytesIO(energy_curve_png(metrics))).convert("L"), dtype=float)
+    without = np.asarray(Image.open(BytesIO(energy_curve_png(
+        [{k: v for k, v in m.items() if k != "exact_energy"} for m in metrics]))).convert("L"), dtype=float)
+    assert with_exact.shape == without.shape and (with_exact != without).any()  # the exact line is drawn
