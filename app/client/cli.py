@@ -235,6 +235,26 @@ def watch_job(rbm: RBMClient, job_id: str, epochs: int) -> None:
 
 
 @app.command()
+def submit(ctx: typer.Context,
+           spec: Annotated[Path, typer.Argument(help="JSON file with the body of POST /v1/jobs (any kind); - for stdin",
+                                                allow_dash=True)],
+           watch: Annotated[bool, typer.Option("--watch", help="follow it to the end")] = False) -> None:
+    """Submit a job of any kind (train, estimate, vmc, dbn) from its JSON spec."""
+    import json
+    import sys
+
+    body = json.loads(sys.stdin.read() if str(spec) == "-" else spec.read_text())
+    rbm = client(ctx)
+    job = rbm.submit(body)
+    console.print(f"job {job['id']} queued ({job['kind']})")
+    if watch:
+        watch_job(rbm, job["id"], job["progress"]["steps"])
+        result = rbm.job(job["id"])["result"]
+        if result:
+            console.print_json(data=result)
+
+
+@app.command()
 def estimate(ctx: typer.Context, model: str,
              method: Annotated[str, typer.Option(help="auto, exact or ais")] = "auto",
              runs: Annotated[Optional[int], typer.Option(help="AIS runs")] = None,

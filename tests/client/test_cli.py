@@ -89,3 +89,17 @@ def test_estimate_runs_log_z_as_a_job_and_prints_the_result(rbm, client, worker)
     out = run("estimate", model_id, "--method", "exact", "--watch")
     runner_thread.join()
     assert "queued" in out and '"method": "exact"' in out and "log_z" in out
+
+
+def test_submit_takes_any_job_kind_from_a_json_file(rbm, worker, tmp_path):
+    import json
+    import threading
+
+    spec = tmp_path / "vmc.json"
+    spec.write_text(json.dumps({"kind": "vmc", "system": {"type": "tfim", "n_spins": 4, "h": 1.0, "J": 1.0},
+                                "vmc": {"iterations": 5, "n_samples": 100, "n_chains": 20, "eval_samples": 500}}))
+    runner_thread = threading.Timer(0.3, worker.run_until_idle)
+    runner_thread.start()
+    out = run("submit", str(spec), "--watch")
+    runner_thread.join()
+    assert "(vmc)" in out and "succeeded" in out and '"exact_energy"' in out
