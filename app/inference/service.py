@@ -17,6 +17,7 @@ from fastapi import Response
 from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest, PayloadTooLarge
 from app.core.settings import Settings
+from app.inference.cost import check_sync, gibbs_work
 from app.datasets.service import rows_for_model
 from app.inference.answers import array_response, check_answer_size
 from app.inference.schemas import DiagnosticsOut, SampleRequest
@@ -166,6 +167,10 @@ def check_sampling_budget(req: SampleRequest, model: RBM, settings: Settings, pl
                               "samples, steps or replicas")
     check_answer_size(req.n_samples, model.n_visible + (model.n_hidden if req.return_hidden else 0), settings,
                       "sample")
+    sweeps = max(plan.sweeps(req.n_samples), 1)
+    check_sync(gibbs_work(plan.n_chains * plan.replicas, sweeps, model.n_visible, model.n_hidden), settings,
+               f"sampling ({plan.n_chains} chains x {plan.replicas} replicas x {sweeps} sweeps)",
+               "ask for fewer samples, sweeps or replicas, or split the request (seeded draws can be repeated)")
 
 
 def initial_state(req: SampleRequest, model: RBM, settings: Settings, session: Session,

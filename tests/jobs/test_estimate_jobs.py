@@ -123,3 +123,10 @@ def test_get_job_long_polls_until_the_job_ends(client, worker):
     assert ok(client.get(f"/v1/jobs/{job['id']}", params={"wait": 30}))["status"] == "succeeded"
     assert time.perf_counter() - started < 5
     error_of(client.get(f"/v1/jobs/{job['id']}", params={"wait": 61}), 422)
+
+
+def test_too_expensive_synchronous_sampling_answers_413_with_what_to_do(client):
+    model = upload_model(client, random_bb(np.random.default_rng(8), 784, 500, 0.01))
+    message = error_of(client.post(f"/v1/models/{model['id']}/samples",
+                                   json={"n_samples": 5000, "n_chains": 5000, "steps": 100, "sampler": "gibbs"}), 413)
+    assert "RBM_SYNC_MAX_SECONDS" in message and "fewer samples" in message
