@@ -11,24 +11,24 @@ from fastapi.routing import APIRoute
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.apidocs import install_docs
+from app.auth.browser import SameOriginWrites, default_allowed_hosts
 from app.auth.dependency import authorize
+from app.auth.idempotency import install_idempotency
 from app.core import health
 from app.core.context import ServiceContext
-from app.core.handlers import install_error_handlers
-from app.auth.idempotency import install_idempotency
-from app.auth.browser import SameOriginWrites, default_allowed_hosts
 from app.core.guards import RejectNul
+from app.core.handlers import install_error_handlers
 from app.core.limits import BodySizeLimit
 from app.core.settings import Settings, get_settings
-from app.inference.batching import FreeEnergyBatcher
-from app.metrics import install_metrics
 from app.dashboard.router import router as dashboard_router
 from app.datasets.router import router as datasets_router
 from app.features.router import router as features_router
+from app.inference.batching import FreeEnergyBatcher
 from app.inference.router import router as inference_router
 from app.ising.router import router as ising_router
 from app.jobs.router import router as jobs_router
 from app.jobs.stream import router as job_stream_router
+from app.metrics import install_metrics
 from app.models.router import router as models_router
 from app.pictures.router import router as pictures_router
 from app.sweeps.router import router as sweeps_router

@@ -16,10 +16,10 @@ from typing import Annotated, Any, Optional
 import click
 import numpy as np
 import typer
-from typer.core import TyperGroup
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from app.client.errors import RBMError
 from app.client.sse import FINAL_STATUSES

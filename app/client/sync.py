@@ -12,7 +12,15 @@ import numpy as np
 from app.client import calls
 from app.client.base import ClientConfig, result, stream_timeout, transport_error
 from app.client.calls import (
-    ArrayLike, Call, FileLike, KLDivergence, LogLikelihood, Page, PartitionFunction, PseudoLikelihood, Resource,
+    ArrayLike,
+    Call,
+    FileLike,
+    KLDivergence,
+    LogLikelihood,
+    Page,
+    PartitionFunction,
+    PseudoLikelihood,
+    Resource,
     Samples,
 )
 from app.client.enums import FINAL_STATUSES

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from app.core.settings import Settings
 from app.db.session import Database
-from app.storage.model_cache import ModelCache
 from app.storage.artifacts import ArtifactStore
+from app.storage.model_cache import ModelCache
 
 
 @dataclass

@@ -10,8 +10,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.errors import RefusedWhileReading, refused_while_reading
 
 
-
-
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_request_bytes: int, max_upload_bytes: int) -> None:
         self.app = app

@@ -7,7 +7,14 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from app.data.builtin_base import BuiltinData, BuiltinParams, holdout_fraction_field, label_counts, seed_field, split_indices
+from app.data.builtin_base import (
+    BuiltinData,
+    BuiltinParams,
+    holdout_fraction_field,
+    label_counts,
+    seed_field,
+    split_indices,
+)
 from app.data.errors import DataError
 
 #: Second seed word of the dequantisation noise, so it is independent of the split's stream.

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
-
 from starlette.concurrency import run_in_threadpool
 
-from app.core.deps import ContextDep, SessionDep
-from app.core.text import check_filename, reject_nul
-from app.core.forms import parse_image_shape
 from app.auth.idempotency import Idempotent
+from app.core.deps import ContextDep, SessionDep
+from app.core.forms import parse_image_shape
 from app.core.pagination import Cursor, Limit, Page
 from app.core.tags import NameQuery, TagQuery, parse_tags_form
+from app.core.text import check_filename, reject_nul
 from app.data.builtin import list_builtins
 from app.datasets import service
 from app.datasets.schemas import BuiltinCreate, DatasetOut

@@ -17,8 +17,8 @@ from app.data.errors import LimitExceeded
 from app.data.labels import attach_labels
 from app.data.parsing import parse_upload
 from app.datasets.arrays import dataset_arrays, remember_builtin
-from app.db.states import ACTIVE, JobStatus
 from app.datasets.schemas import DatasetOut
+from app.db.states import ACTIVE, JobStatus
 from app.db.tables import Dataset, Job
 from app.storage.artifacts import ArtifactStore
 

@@ -3,7 +3,6 @@ process and a worker process can share one file."""
 
 from __future__ import annotations
 
-
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 

@@ -21,7 +21,9 @@ from app.inference.estimation import check_limits, resolve_method, resolve_vecto
 from app.inference.schemas import DiagnosticsOut, LikelihoodRequest, SampleOut, SampleRequest
 from app.inference.tensors import vectors_to_tensor
 from app.rbm.dbn import DBN, log_likelihood_lower_bound
+from app.rbm.model import log_odds
 from app.rbm.partition import ais_base, ais_forward, ais_reverse, default_betas, exact_log_partition
+from app.rbm.rows import pick_rows
 
 #: Draws from q(h_1 | v) per vector for the Monte-Carlo bound (its standard error is reported).
 BOUND_SAMPLES = 50
@@ -127,11 +129,10 @@ def _top_data(ctx: ServiceContext, session: Session, row: Model, dbn: DBN, datas
     if dbn.visible_type == "bernoulli":
         x = x.clamp(0, 1)
     p = dbn.up(x, dbn.n_layers - 1)
-    mean = p.double().mean(dim=0).clamp(1e-3, 1 - 1e-3)
     g = torch.Generator(device=dbn.device).manual_seed(seed)
-    pick = torch.randperm(p.shape[0], generator=torch.Generator().manual_seed(seed))[:n_runs].to(p.device)
+    pick = torch.from_numpy(pick_rows(p.shape[0], n_runs, seed)).to(p.device)
     start = torch.lt(torch.rand((pick.shape[0], p.shape[1]), generator=g, device=p.device, dtype=p.dtype), p[pick])
-    return torch.log(mean / (1 - mean)), start.to(p.dtype)
+    return log_odds(p.double().mean(dim=0)), start.to(p.dtype)
 
 
 def top_log_z(ctx: ServiceContext, session: Session, row: Model, dbn: DBN, req: LikelihoodRequest) -> dict:

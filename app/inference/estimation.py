@@ -20,12 +20,19 @@ from app.datasets.service import rows_for_model
 from app.db.tables import Model
 from app.inference.cost import ais_work, check_sync, exact_work
 from app.inference.schemas import (
-    DataSource, KLOut, KLRequest, LikelihoodOut, LikelihoodRequest, PartitionOut, PartitionRequest,
+    DataSource,
+    KLOut,
+    KLRequest,
+    LikelihoodOut,
+    LikelihoodRequest,
+    PartitionOut,
+    PartitionRequest,
 )
 from app.inference.tensors import vectors_to_tensor
 from app.rbm.likelihood import empirical_distribution, kl_divergence, log_likelihood
-from app.rbm.model import RBM, GaussianRBM
+from app.rbm.model import RBM, log_odds
 from app.rbm.partition import ProgressCallback, ais_base, ais_forward, ais_reverse, default_betas, exact_log_partition
+from app.rbm.rows import pick_rows
 
 #: What a synchronous request that is too expensive should do instead.
 USE_ESTIMATE_JOB = ('submit it as a job instead: POST /v1/jobs {"kind": "estimate", "model_id": ..., '
@@ -33,9 +40,9 @@ USE_ESTIMATE_JOB = ('submit it as a job instead: POST /v1/jobs {"kind": "estimat
                     'cache, so this request then answers at once')
 
 
-def enumerated_bits(model: RBM) -> int:
+def enumerated_bits(model: RBM) -> int:  # noqa: D103 (kept for callers; the rule is the model's)
     """Units whose states exact log Z enumerates: the smaller layer, or all hidden units (gaussian)."""
-    return model.n_hidden if isinstance(model, GaussianRBM) else min(model.n_visible, model.n_hidden)
+    return model.exact_bits
 
 
 def dataset_rows(ctx: ServiceContext, session: Session, dataset_id: str, split: str,
@@ -93,12 +100,9 @@ def _ais_data(ctx: ServiceContext, session: Session, row: Model, model: RBM, dat
         return None, None
     rows = dataset_rows(ctx, session, dataset_id, "train", model)
     mean = torch.from_numpy(np.asarray(rows.mean(axis=0), dtype=np.float64))
-    pick = np.sort(np.random.default_rng(seed).choice(rows.shape[0], size=min(n_runs, rows.shape[0]), replace=False))
-    start = torch.from_numpy(np.asarray(rows[pick], dtype=np.float32))
-    if isinstance(model, GaussianRBM):
-        return mean.to(model.device), start.to(model.device, model.dtype)
-    p = mean.clamp(1e-3, 1 - 1e-3)
-    return torch.log(p / (1 - p)).to(model.device), (start >= 0.5).to(model.device, model.dtype)
+    start = torch.from_numpy(np.asarray(rows[pick_rows(rows.shape[0], n_runs, seed)], dtype=np.float32))
+    start = model.start_states(start.to(model.device, model.dtype))
+    return (mean if model.visible_type == "gaussian" else log_odds(mean)).to(model.device), start
 
 
 def _cache_key(row: Model, method: str, req: PartitionRequest) -> str:

@@ -10,15 +10,25 @@ from starlette.concurrency import run_in_threadpool
 from app.core.deps import ContextDep, SessionDep
 from app.core.disconnect import stop_when_disconnected
 from app.core.errors import InvalidRequest
-from app.inference import answers, bodies, estimation, service
+from app.inference import answers, bodies, estimation, service, wavefunction
+from app.inference import dbn as dbn_queries
 from app.inference.schemas import (
-    DataSource, FreeEnergyOut, HiddenOut, KLOut, KLRequest, LikelihoodOut, LikelihoodRequest, PartitionOut,
-    PartitionRequest, PseudoLikelihoodOut, ReconstructionOut, SampleOut, SampleRequest, VectorsIn,
+    DataSource,
+    FreeEnergyOut,
+    HiddenOut,
+    KLOut,
+    KLRequest,
+    LayerVectorsIn,
+    LikelihoodOut,
+    LikelihoodRequest,
+    PartitionOut,
+    PartitionRequest,
+    PseudoLikelihoodOut,
+    ReconstructionOut,
+    SampleOut,
+    SampleRequest,
 )
 from app.inference.tensors import vectors_to_tensor
-from app.inference import dbn as dbn_queries
-from app.inference.schemas import LayerVectorsIn
-from app.inference import wavefunction
 from app.models.service import get_model_row, load_any_model, load_model
 from app.rbm.dbn import DBN
 from app.rbm.likelihood import pseudo_log_likelihood

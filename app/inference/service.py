@@ -13,13 +13,14 @@ import numpy as np
 import orjson
 import torch
 from fastapi import Response
+from sqlalchemy.orm import Session
 
 from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest, PayloadTooLarge
 from app.core.settings import Settings
-from app.inference.cost import check_sync, gibbs_work
 from app.datasets.service import rows_for_model
 from app.inference.answers import array_response, check_answer_size
+from app.inference.cost import check_sync, gibbs_work
 from app.inference.schemas import DiagnosticsOut, SampleRequest
 from app.inference.tensors import vectors_to_tensor
 from app.models.service import load_model
@@ -29,7 +30,6 @@ from app.rbm.model import RBM
 from app.rbm.sampling import SampleResult, draw_samples
 from app.rbm.tempering import TemperingBase, base_from_data, check_betas, default_betas
 from app.storage.artifacts import ArtifactStore
-from sqlalchemy.orm import Session
 
 #: Share of RBM_SYNC_MAX_SECONDS that ``auto`` plans its sweeps for (the rest: answer, traces, slack
 #: for RBM_SYNC_WORK_RATE being optimistic on a busy machine).
@@ -195,9 +195,7 @@ def initial_state(req: SampleRequest, model: RBM, settings: Settings, session: S
     n = min(req.n_chains or req.n_samples, req.n_samples)
     rows = torch.randint(0, train.shape[0], (n,), generator=torch.Generator().manual_seed(generator.initial_seed()))
     start = torch.from_numpy(np.asarray(train[np.sort(rows.numpy())], dtype=np.float32))
-    if model.visible_type == "bernoulli":
-        start = (start >= 0.5).to(start.dtype)  # probabilities in [0,1] start from their rounding
-    return start.to(model.device, model.dtype)
+    return model.start_states(start.to(model.device, model.dtype))
 
 
 def sample(req: SampleRequest, model: RBM, settings: Settings, session: Session,

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
-from app.core.errors import InvalidRequest, NotFound
 from app.core.context import ServiceContext
+from app.core.errors import InvalidRequest, NotFound
 from app.datasets.service import get_dataset
 from app.db.tables import Model
 from app.inference.schemas import SampleRequest

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.auth.dependency import PrincipalDep
+from app.auth.idempotency import Idempotent
 from app.auth.quota import enforce_job_quota
 from app.core.deps import ContextDep, SessionDep, SettingsDep
-from app.auth.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page
 from app.core.tags import NameQuery, TagQuery
 from app.jobs import service

@@ -22,9 +22,9 @@ from app.auth.tenancy import shows_internals
 from app.core.context import ServiceContext
 from app.core.deps import ContextDep
 from app.core.errors import InvalidRequest
+from app.db.states import FINAL
 from app.db.tables import Job
 from app.jobs.events import events_after
-from app.db.states import FINAL
 from app.jobs.service import get_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
+from app.auth.idempotency import Idempotent
 from app.core.deps import ContextDep, SessionDep
 from app.core.forms import parse_image_shape
-from app.auth.idempotency import Idempotent
 from app.core.pagination import Cursor, Limit, Page
 from app.core.tags import NameQuery, TagQuery, parse_tags_form
 from app.db.tables import Model

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import InvalidRequest, NotFound, PayloadTooLarge
 from app.core.context import ServiceContext
+from app.core.errors import InvalidRequest, NotFound, PayloadTooLarge
 from app.core.pagination import Page, paginate
 from app.core.tags import where_equal, where_tags
 from app.db.tables import Model

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from app.physics.lattice import validate_size, validate_temperature
 
 

@@ -17,6 +17,7 @@ from app.core.errors import Conflict, InvalidRequest, NotFound, ServiceError
 from app.datasets.service import rows_for_model
 from app.db.states import JobKind
 from app.db.tables import Dataset, Model
+from app.inference import dbn as dbn_queries
 from app.inference import service as inference
 from app.inference.schemas import SampleRequest
 from app.jobs.events import metrics_by_job
@@ -25,9 +26,9 @@ from app.physics.ising_exact import kaufman, onsager
 from app.physics.observables import ising_observables
 from app.pictures import render
 from app.pictures.render import IsingCurve, IsingPoint
-from app.inference import dbn as dbn_queries
 from app.rbm.dbn import DBN
 from app.rbm.model import RBM
+from app.rbm.rows import pick_rows
 
 
 def image_shape(row: Model) -> tuple[int, int]:
@@ -87,7 +88,7 @@ def reconstruction_images(ctx: ServiceContext, session: Session, row: Model, mod
     if dataset_id is None and session.get(Dataset, ident) is None:
         raise TrainingDataGone(row, ident)
     rows = rows_for_model(session, ctx.store, ident, split, model.n_visible)
-    pick = np.sort(np.random.default_rng(seed).choice(rows.shape[0], size=min(n, rows.shape[0]), replace=False))
+    pick = pick_rows(rows.shape[0], n, seed)
     data = torch.from_numpy(np.asarray(rows[pick], dtype=np.float32)).to(model.device, model.dtype)
     with torch.no_grad():
         recon = model.reconstruct(data) if isinstance(model, DBN) else model.visible_mean(model.hidden_probs(data))

@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import torch
 
 from app.rbm.errors import InvalidInput, InvalidWeights
-from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, softplus
+from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, log_odds, softplus
 from app.rbm.sampling import draw_samples
 from app.rbm.training import Trainer, TrainingConfig, validate_training_data
 
@@ -388,8 +388,7 @@ class DBNTrainer:
         x = self.dbn.up(self.data, k)
         val = None if self.validation is None else self.dbn.up(self.validation, k)
         if k > 0 and reset_biases:
-            mean = x.mean(dim=0, dtype=torch.float64).clamp(1e-3, 1 - 1e-3)
-            layer.visible_bias.copy_(torch.log(mean / (1 - mean)).to(layer.dtype))
+            layer.visible_bias.copy_(log_odds(x.mean(dim=0, dtype=torch.float64)).to(layer.dtype))
         self.trainer = Trainer(layer, x, self.configs[k], validation=val)
         return self.trainer
 

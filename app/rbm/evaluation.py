@@ -22,11 +22,12 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from app.rbm.diagnostics import diagnose
 from app.rbm.errors import TooLarge
 from app.rbm.likelihood import free_energy_chunked
 from app.rbm.model import RBM, GaussianRBM
 from app.rbm.partition import ais_log_partition, exact_log_partition
-from app.rbm.diagnostics import diagnose
+from app.rbm.rows import pick_rows
 from app.rbm.sampling import make_sampler, start_states
 from app.rbm.tempering import TemperingBase, base_from_data
 
@@ -84,13 +85,11 @@ def _rows(data: torch.Tensor | None, n: int, seed: int) -> torch.Tensor | None:
         return None
     if data.shape[0] <= n:
         return data
-    idx = torch.randperm(data.shape[0], generator=torch.Generator().manual_seed(seed))[:n].sort().values
-    return data[idx.to(data.device)]
+    return data[torch.from_numpy(pick_rows(data.shape[0], n, seed)).to(data.device)]
 
 
 def _exact_affordable(model: RBM, exact_bits: int) -> bool:
-    bits = model.n_hidden if isinstance(model, GaussianRBM) else min(model.n_visible, model.n_hidden)
-    return bits <= exact_bits
+    return model.exact_bits <= exact_bits
 
 
 def evaluate_model(

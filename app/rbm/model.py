@@ -73,6 +73,14 @@ def _all_rows(v: torch.Tensor, predicate: Callable[[torch.Tensor], torch.Tensor]
     return all(bool(predicate(b).all()) for b in _row_blocks(v))
 
 
+def log_odds(mean: torch.Tensor) -> torch.Tensor:
+    """Clipped log-odds ``log(p / (1 - p))`` of unit means ``p``: the visible bias of a hidden-free
+    model with those marginals (the base rate of AIS and tempering, the start of training). ``p``
+    is clipped to ``[eps, 1 - eps]`` so constant units get a large finite bias, not infinity."""
+    p = mean.clamp(_LOGIT_EPS, 1.0 - _LOGIT_EPS)
+    return torch.log(p / (1.0 - p))
+
+
 def softplus(x: torch.Tensor) -> torch.Tensor:
     """``log(1 + exp(x))`` without overflow, accurate in float32 and float64."""
     return F.softplus(x, beta=1.0, threshold=_SOFTPLUS_THRESHOLD)
@@ -99,6 +107,16 @@ class RBM:
     @property
     def n_hidden(self) -> int:
         return int(self.weight.shape[1])
+
+    @property
+    def exact_bits(self) -> int:
+        """Units whose states exact log Z enumerates: the smaller layer (binary visibles, either
+        layer can be summed out), all hidden units for Gaussian visibles (integrated, not summed)."""
+        return min(self.n_visible, self.n_hidden)
+
+    def start_states(self, rows: torch.Tensor) -> torch.Tensor:
+        """Chain starts from data rows: rows as they are (binary models round them, below)."""
+        return rows
 
     @property
     def device(self) -> torch.device:
@@ -258,11 +276,13 @@ class BernoulliRBM(RBM):
         weight = _random_weight(n_visible, n_hidden, generator, device, dtype)
         visible_bias = torch.zeros(n_visible, device=device, dtype=dtype)
         if data is not None:
-            mean = _data_mean(data, n_visible).to(device=device)
-            mean = mean.clamp(_LOGIT_EPS, 1.0 - _LOGIT_EPS)
-            visible_bias = torch.log(mean / (1.0 - mean)).to(dtype)
+            visible_bias = log_odds(_data_mean(data, n_visible).to(device=device)).to(dtype)
         hidden_bias = torch.zeros(n_hidden, device=device, dtype=dtype)
         return cls(weight, visible_bias, hidden_bias)
+
+    def start_states(self, rows: torch.Tensor) -> torch.Tensor:
+        """Binary chain starts: rows of probabilities in [0, 1] start from their rounding."""
+        return (rows >= 0.5).to(rows.dtype)
 
     def validate_input(self, v: torch.Tensor) -> None:
         """Also require every entry to be exactly 0 or 1."""
@@ -311,6 +331,10 @@ class GaussianRBM(RBM):
     """
 
     visible_type: ClassVar[str] = "gaussian"
+
+    @property
+    def exact_bits(self) -> int:
+        return self.n_hidden
 
     def __init__(
         self,

@@ -26,7 +26,7 @@ import torch
 
 from app.rbm._enumerate import _softplus_out, logsumexp_over_states
 from app.rbm.errors import InvalidInput, TooLarge
-from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, softplus
+from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, log_odds, softplus
 from app.rbm.sampling import UniformSource
 
 
@@ -284,8 +284,7 @@ def ais_base(model: RBM, *, base_visible_bias: torch.Tensor | None = None,
     elif base_visible_bias is not None:
         base_mean = torch.as_tensor(base_visible_bias, device=dev, dtype=torch.float64)
     elif d64 is not None:
-        p = d64.mean(dim=0).clamp(1e-3, 1 - 1e-3)
-        base_mean = torch.log(p / (1 - p))
+        base_mean = log_odds(d64.mean(dim=0))
     else:
         base_mean = torch.zeros(model.n_visible, device=dev, dtype=torch.float64)
     if base_mean.shape != (model.n_visible,):

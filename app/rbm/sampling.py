@@ -26,7 +26,6 @@ from app.rbm.diagnostics import Diagnostics, diagnose
 from app.rbm.errors import InvalidInput
 from app.rbm.model import RBM, GaussianRBM, softplus
 
-
 _TWO_M24 = np.float32(2.0**-24)
 _TWO_M53 = np.float64(2.0**-53)
 

@@ -37,11 +37,9 @@ from dataclasses import dataclass
 import torch
 
 from app.rbm.errors import InvalidInput
-from app.rbm.model import RBM, GaussianRBM, softplus
+from app.rbm.model import RBM, GaussianRBM, log_odds, softplus
 from app.rbm.sampling import UniformSource, check_generator
 
-#: Pixel means are clipped to [eps, 1 - eps] before taking base-rate log-odds (as AIS does).
-_BASE_EPS = 1e-3
 #: Floor of a data-derived base std (gaussian), so constant pixels stay finite.
 _MIN_BASE_SIGMA = 1e-3
 #: Replicas when none are asked for (see bench/README.md, parallel tempering).
@@ -68,8 +66,7 @@ def base_from_data(model: RBM, data: torch.Tensor) -> TemperingBase:
     if isinstance(model, GaussianRBM):
         sigma = d.std(dim=0).clamp_min(_MIN_BASE_SIGMA) if d.shape[0] > 1 else model.sigma.double()
         return TemperingBase(mean.to(**kw), sigma.to(**kw))
-    p = mean.clamp(_BASE_EPS, 1 - _BASE_EPS)
-    return TemperingBase(torch.log(p / (1 - p)).to(**kw))
+    return TemperingBase(log_odds(mean).to(**kw))
 
 
 def default_base(model: RBM) -> TemperingBase:

@@ -12,9 +12,9 @@ from collections import OrderedDict
 
 import torch
 
-from app.rbm.device import resolve_device
 from app.rbm.dbn import DBN
 from app.rbm.dbn_io import load_any
+from app.rbm.device import resolve_device
 from app.rbm.model import RBM
 from app.storage.artifacts import ArtifactStore
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.rbm.model import BernoulliRBM, GaussianRBM, RBM
+from app.rbm.model import RBM, BernoulliRBM, GaussianRBM
 from app.rbm.training import Trainer, TrainingConfig
 
 MODEL_CLASSES: dict[str, type[RBM]] = {"bernoulli": BernoulliRBM, "gaussian": GaussianRBM}

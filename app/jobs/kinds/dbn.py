@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest
-from app.jobs.kinds.common import JobCommon, Submission
-from app.jobs.kinds.train import ModelSpec, TrainJob, TrainingOptions
-from app.jobs.kinds.train import check as check_train
 from app.datasets.service import get_dataset
+from app.jobs.kinds.common import JobCommon, Submission
+from app.jobs.kinds.train import ModelSpec, TrainingOptions, TrainJob
+from app.jobs.kinds.train import check as check_train
 from app.rbm.training import default_schedule
 
 

@@ -59,7 +59,8 @@ def run(job: JobRun, spec: DBNJob) -> None:
         return True
 
     trainer.fit(on_epoch)
-    del data, val, trainer
+    del data, val
+    trainer = None  # type: ignore[assignment]  # the layer data it holds goes before the probe runs
     cpu = dbn.to(device="cpu")
     apply, _ = featurizer(cpu, None)
     probe = final_probe(dataset, job.store, job.settings, apply, seed=first.seed)

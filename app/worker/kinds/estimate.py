@@ -15,7 +15,6 @@ from app.jobs.kinds.estimate import PERCENT, EstimateJob
 from app.models.service import load_model
 from app.worker.job_run import JobRun
 
-
 #: Progress is written at most this often, and always at 100 %: each write is a database
 #: transaction (5-25 ms on SQLite), and one per percent took 16 % of a 1,000-beta AIS job
 #: (bench/perf/profile_job.py --estimate). A cancel is still seen within this long.
