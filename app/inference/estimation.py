@@ -27,9 +27,10 @@ from app.inference.schemas import (
     LikelihoodRequest,
     PartitionOut,
     PartitionRequest,
+    PseudoLikelihoodOut,
 )
 from app.inference.tensors import vectors_to_tensor
-from app.rbm.likelihood import empirical_distribution, kl_divergence, log_likelihood
+from app.rbm.likelihood import empirical_distribution, kl_divergence, log_likelihood, pseudo_log_likelihood
 from app.rbm.model import RBM, log_odds
 from app.rbm.partition import ProgressCallback, ais_base, ais_forward, ais_reverse, default_betas, exact_log_partition
 from app.rbm.rows import pick_rows
@@ -189,3 +190,11 @@ def kl_to_target(ctx: ServiceContext, session: Session, row: Model, model: RBM, 
         target = empirical_distribution(vectors_to_tensor(rows, model, ctx.settings, what="dataset"))
     log_z = partition_function(ctx, session, row, model, PartitionRequest(method="exact")).log_z
     return KLOut(kl_divergence=kl_divergence(target, model, log_z), log_z=log_z, n_states=1 << model.n_visible)
+
+
+def pseudo_likelihood(ctx: ServiceContext, session: Session, model: RBM, source: DataSource) -> PseudoLikelihoodOut:
+    """Exact pseudo-log-likelihood of each row, summed over all sites."""
+    data = resolve_vectors(ctx, session, source, model)
+    with torch.no_grad():
+        values = pseudo_log_likelihood(model, data).double().cpu()
+    return PseudoLikelihoodOut(pseudo_log_likelihood=values.tolist(), mean=float(values.mean()))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import orjson
-import torch
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.core.deps import ContextDep, SessionDep
 from app.core.disconnect import stop_when_disconnected
-from app.core.errors import InvalidRequest
-from app.inference import answers, bodies, estimation, service, wavefunction
+from app.inference import answers, bodies, conditionals, estimation, service, wavefunction
 from app.inference import dbn as dbn_queries
 from app.inference.schemas import (
     DataSource,
@@ -28,10 +26,8 @@ from app.inference.schemas import (
     SampleOut,
     SampleRequest,
 )
-from app.inference.tensors import vectors_to_tensor
 from app.models.service import get_model_row, load_any_model, load_model
 from app.rbm.dbn import DBN
-from app.rbm.likelihood import pseudo_log_likelihood
 
 router = APIRouter(prefix="/v1/models/{model_id}", tags=["inference"])
 
@@ -69,14 +65,7 @@ def hidden(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: Sessio
     """`Accept: application/x-npy` or `application/octet-stream` (+ `X-Shape`) for a float32 answer."""
     _, model = load_any_model(ctx, session, model_id)
     fmt = answers.binary_format(request)
-    if isinstance(model, DBN):
-        probs = dbn_queries.hidden(model, body.data, body.layer, ctx)
-    else:
-        _rbm_layer(body.layer)
-        answers.check_answer_size(len(body.data), model.n_hidden, ctx.settings, "hidden")
-        with torch.no_grad():
-            probs = model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings))
-    answers.check_answer_size(probs.shape[0], probs.shape[1], ctx.settings, "hidden")
+    probs = conditionals.hidden_probabilities(ctx, model, body.data, body.layer)
     if fmt:
         return answers.array_response(probs, fmt)  # type: ignore[return-value]
     return HiddenOut(probabilities=probs.cpu().tolist())
@@ -89,14 +78,7 @@ def reconstruct(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: S
     """`Accept: application/x-npy` or `application/octet-stream` (+ `X-Shape`) for a float32 answer."""
     _, model = load_any_model(ctx, session, model_id)
     fmt = answers.binary_format(request)
-    if isinstance(model, DBN):
-        mean = dbn_queries.reconstruct(model, body.data, body.layer, ctx)
-    else:
-        _rbm_layer(body.layer)
-        answers.check_answer_size(len(body.data), max(model.n_visible, model.n_hidden), ctx.settings, "reconstruction")
-        with torch.no_grad():
-            mean = model.visible_mean(model.hidden_probs(vectors_to_tensor(body.data, model, ctx.settings)))
-    answers.check_answer_size(mean.shape[0], mean.shape[1], ctx.settings, "reconstruction")
+    mean = conditionals.reconstruction(ctx, model, body.data, body.layer)
     if fmt:
         return answers.array_response(mean, fmt)  # type: ignore[return-value]
     return ReconstructionOut(reconstruction=mean.cpu().tolist())
@@ -124,10 +106,7 @@ def log_likelihood_route(model_id: str, body: LikelihoodRequest, ctx: ContextDep
              summary="Exact pseudo-log-likelihood over all sites (binary models)")
 def pseudo_likelihood(model_id: str, body: DataSource, ctx: ContextDep, session: SessionDep) -> PseudoLikelihoodOut:
     _, model = load_model(ctx, session, model_id)
-    data = estimation.resolve_vectors(ctx, session, body, model)
-    with torch.no_grad():
-        values = pseudo_log_likelihood(model, data).double().cpu()
-    return PseudoLikelihoodOut(pseudo_log_likelihood=values.tolist(), mean=float(values.mean()))
+    return estimation.pseudo_likelihood(ctx, session, model, body)
 
 
 @router.post("/kl-divergence", response_model=KLOut,
@@ -137,6 +116,3 @@ def kl_divergence(model_id: str, body: KLRequest, ctx: ContextDep, session: Sess
     return estimation.kl_to_target(ctx, session, row, model, body)
 
 
-def _rbm_layer(layer: int | None) -> None:
-    if layer not in (None, 1):
-        raise InvalidRequest(f"an RBM has one hidden layer: layer must be 1 or omitted, got {layer}")

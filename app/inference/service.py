@@ -250,3 +250,4 @@ def sample_answer(req: SampleRequest, row, model: RBM, settings: Settings, sessi
 
 def _json_rows(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().to("cpu", torch.float64).numpy())
+
