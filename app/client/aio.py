@@ -46,7 +46,7 @@ class AsyncRBMClient:
         if self._owns_http:
             await self.http.aclose()
 
-    async def __aenter__(self) -> "AsyncRBMClient":
+    async def __aenter__(self) -> AsyncRBMClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

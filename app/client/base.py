@@ -31,7 +31,7 @@ class ClientConfig:
 
     @classmethod
     def resolve(cls, base_url: str | None, api_key: str | None, timeout: float, retries: int,
-                backoff: float) -> "ClientConfig":
+                backoff: float) -> ClientConfig:
         """Arguments first, then RBM_URL / RBM_API_KEY, then the local default server."""
         if retries < 0 or backoff < 0:
             raise ValueError("retries and backoff must be >= 0")

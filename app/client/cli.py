@@ -11,7 +11,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import click
 import numpy as np
@@ -77,8 +77,8 @@ def make_client(url: str | None, api_key: str | None) -> RBMClient:
 
 @app.callback()
 def main(ctx: typer.Context,
-         url: Annotated[Optional[str], typer.Option(envvar="RBM_URL", help="Server URL (default http://127.0.0.1:8000).")] = None,
-         api_key: Annotated[Optional[str], typer.Option(envvar="RBM_API_KEY", help="API key, sent as a Bearer token.")] = None,
+         url: Annotated[str | None, typer.Option(envvar="RBM_URL", help="Server URL (default http://127.0.0.1:8000).")] = None,
+         api_key: Annotated[str | None, typer.Option(envvar="RBM_API_KEY", help="API key, sent as a Bearer token.")] = None,
          ) -> None:
     ctx.obj = make_client(url, api_key)
     ctx.call_on_close(ctx.obj.close)
@@ -141,7 +141,7 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 @datasets_app.command("add")
 def datasets_add(ctx: typer.Context, builtin: Annotated[str, typer.Argument(help="digits, mnist, ising, bars-and-stripes")],
                  param: Annotated[list[str], typer.Option("--param", "-p", help="k=v, repeatable")] = [],  # noqa: B006
-                 name: Annotated[Optional[str], typer.Option(help="A name for the data set.")] = None,
+                 name: Annotated[str | None, typer.Option(help="A name for the data set.")] = None,
                  tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
                  ) -> None:
     """Create a data set from a built-in generator; prints its id."""
@@ -151,9 +151,9 @@ def datasets_add(ctx: typer.Context, builtin: Annotated[str, typer.Argument(help
 
 @datasets_app.command("upload")
 def datasets_upload(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-                    name: Annotated[Optional[str], typer.Option()] = None,
+                    name: Annotated[str | None, typer.Option()] = None,
                     tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
-                    image_shape: Annotated[Optional[str], typer.Option(help="height,width of a row as an image, "
+                    image_shape: Annotated[str | None, typer.Option(help="height,width of a row as an image, "
                                                                        "e.g. 8,8")] = None) -> None:
     """Upload a .npy, .npz or .csv file (one vector per row)."""
     shape = None if image_shape is None else [int(p) for p in image_shape.replace("x", ",").split(",")]
@@ -162,7 +162,7 @@ def datasets_upload(ctx: typer.Context, file: Annotated[Path, typer.Argument(exi
 
 
 @datasets_app.command("ls")
-def datasets_ls(ctx: typer.Context, limit: int = 50, name: Annotated[Optional[str], typer.Option()] = None,
+def datasets_ls(ctx: typer.Context, limit: int = 50, name: Annotated[str | None, typer.Option()] = None,
                 tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
                 ) -> None:
     """List data sets, newest first (--name, --tag filter)."""
@@ -176,18 +176,18 @@ def datasets_ls(ctx: typer.Context, limit: int = 50, name: Annotated[Optional[st
 @app.command()
 def train(ctx: typer.Context,
           dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset id.")],
-          hidden: Annotated[Optional[int], typer.Option("--hidden", help="Hidden units (an RBM).")] = None,
-          layers: Annotated[Optional[str], typer.Option("--layers", help="Hidden units per layer of a deep belief "
+          hidden: Annotated[int | None, typer.Option("--hidden", help="Hidden units (an RBM).")] = None,
+          layers: Annotated[str | None, typer.Option("--layers", help="Hidden units per layer of a deep belief "
                                                         "network, bottom first, e.g. 500,500.")] = None,
-          epochs: Annotated[Optional[int], typer.Option(help="Passes over the data.")] = None,
-          learning_rate: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
-          batch_size: Annotated[Optional[int], typer.Option()] = None,
-          method: Annotated[Optional[str], typer.Option(help="cd or pcd.")] = None,
+          epochs: Annotated[int | None, typer.Option(help="Passes over the data.")] = None,
+          learning_rate: Annotated[float | None, typer.Option("--lr", help="Learning rate.")] = None,
+          batch_size: Annotated[int | None, typer.Option()] = None,
+          method: Annotated[str | None, typer.Option(help="cd or pcd.")] = None,
           visible: Annotated[str, typer.Option(help="bernoulli or gaussian.")] = "bernoulli",
-          seed: Annotated[Optional[int], typer.Option()] = None,
-          name: Annotated[Optional[str], typer.Option()] = None,
+          seed: Annotated[int | None, typer.Option()] = None,
+          name: Annotated[str | None, typer.Option()] = None,
           tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
-          priority: Annotated[Optional[int], typer.Option(help="Higher runs first (default 0).")] = None,
+          priority: Annotated[int | None, typer.Option(help="Higher runs first (default 0).")] = None,
           watch: Annotated[bool, typer.Option("--watch", "-w", help="Show live progress until the job ends.")] = False,
           ) -> None:
     """Submit a training job (an RBM with --hidden, a DBN with --layers); with --watch, follow it."""
@@ -257,10 +257,10 @@ def submit(ctx: typer.Context,
 @app.command()
 def estimate(ctx: typer.Context, model: str,
              method: Annotated[str, typer.Option(help="auto, exact or ais")] = "auto",
-             runs: Annotated[Optional[int], typer.Option(help="AIS runs")] = None,
-             betas: Annotated[Optional[int], typer.Option(help="AIS inverse temperatures")] = None,
-             seed: Annotated[Optional[int], typer.Option()] = None,
-             split: Annotated[Optional[str], typer.Option(help="also the mean log-likelihood of this split "
+             runs: Annotated[int | None, typer.Option(help="AIS runs")] = None,
+             betas: Annotated[int | None, typer.Option(help="AIS inverse temperatures")] = None,
+             seed: Annotated[int | None, typer.Option()] = None,
+             split: Annotated[str | None, typer.Option(help="also the mean log-likelihood of this split "
                                                           "(train, test, all) of the model's data")] = None,
              watch: Annotated[bool, typer.Option("--watch", help="follow it and print the result")] = False) -> None:
     """Estimate log Z (and a log-likelihood) as a job on a worker: for estimations too long for a request."""
@@ -275,11 +275,11 @@ def estimate(ctx: typer.Context, model: str,
 
 @jobs_app.command("ls")
 def jobs_ls(ctx: typer.Context, limit: int = 50,
-            status: Annotated[Optional[str], typer.Option(help="Only jobs with this status.")] = None,
-            kind: Annotated[Optional[str], typer.Option(help="Only jobs of this kind.")] = None,
-            dataset: Annotated[Optional[str], typer.Option(help="Only jobs on this dataset.")] = None,
-            sweep: Annotated[Optional[str], typer.Option(help="Only the jobs of this sweep.")] = None,
-            name: Annotated[Optional[str], typer.Option()] = None,
+            status: Annotated[str | None, typer.Option(help="Only jobs with this status.")] = None,
+            kind: Annotated[str | None, typer.Option(help="Only jobs of this kind.")] = None,
+            dataset: Annotated[str | None, typer.Option(help="Only jobs on this dataset.")] = None,
+            sweep: Annotated[str | None, typer.Option(help="Only the jobs of this sweep.")] = None,
+            name: Annotated[str | None, typer.Option()] = None,
             tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
             ) -> None:
     """List jobs, newest first."""
@@ -292,7 +292,7 @@ def jobs_ls(ctx: typer.Context, limit: int = 50,
 
 @jobs_app.command("wait")
 def jobs_wait(ctx: typer.Context, job_id: str,
-              timeout: Annotated[Optional[float], typer.Option(help="Give up after this many seconds.")] = None) -> None:
+              timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None) -> None:
     """Wait for a job to end; prints its model id (for MODEL=$(rbm jobs wait $JOB)); exit 1 unless it succeeded."""
     job = client(ctx).wait(job_id, timeout=timeout)
     if job["status"] != "succeeded":
@@ -304,7 +304,7 @@ def jobs_wait(ctx: typer.Context, job_id: str,
 @jobs_app.command("compare")
 def jobs_compare(ctx: typer.Context, job_ids: Annotated[list[str], typer.Argument(help="Two or more job ids.")],
                  all_options: Annotated[bool, typer.Option("--all", help="Every option, not only those that differ.")] = False,
-                 png: Annotated[Optional[Path], typer.Option(help="Also write their curves, overlaid, to this PNG.")] = None,
+                 png: Annotated[Path | None, typer.Option(help="Also write their curves, overlaid, to this PNG.")] = None,
                  ) -> None:
     """Jobs side by side: the options that differ and the final metrics."""
     rbm = client(ctx)
@@ -334,11 +334,11 @@ def jobs_cancel(ctx: typer.Context, job_id: str) -> None:
 
 # -- models and queries ----------------------------------------------------------------------
 @models_app.command("ls")
-def models_ls(ctx: typer.Context, limit: int = 50, name: Annotated[Optional[str], typer.Option()] = None,
+def models_ls(ctx: typer.Context, limit: int = 50, name: Annotated[str | None, typer.Option()] = None,
               tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
-              dataset: Annotated[Optional[str], typer.Option(help="Only models trained on this dataset.")] = None,
-              job: Annotated[Optional[str], typer.Option(help="The model of this job.")] = None,
-              kind: Annotated[Optional[str], typer.Option(help="rbm, dbn or wavefunction.")] = None) -> None:
+              dataset: Annotated[str | None, typer.Option(help="Only models trained on this dataset.")] = None,
+              job: Annotated[str | None, typer.Option(help="The model of this job.")] = None,
+              kind: Annotated[str | None, typer.Option(help="rbm, dbn or wavefunction.")] = None) -> None:
     """List models, newest first."""
     items = client(ctx).models(limit, name=name, tags=parse_tags(tag), dataset_id=dataset, job_id=job, kind=kind)["items"]
     table("models", ["id", "name", "kind", "tags", "visible", "n_visible", "n_hidden", "dataset"],
@@ -347,7 +347,7 @@ def models_ls(ctx: typer.Context, limit: int = 50, name: Annotated[Optional[str]
 
 
 @models_app.command("tag")
-def models_tag(ctx: typer.Context, model_id: str, name: Annotated[Optional[str], typer.Option()] = None,
+def models_tag(ctx: typer.Context, model_id: str, name: Annotated[str | None, typer.Option()] = None,
                tag: Annotated[list[str], typer.Option("--tag", "-t", help="key:value, repeatable.")] = [],  # noqa: B006
                ) -> None:
     """Rename a model and/or replace its tags."""
@@ -373,11 +373,11 @@ def sweeps_start(ctx: typer.Context,
                  hidden: Annotated[int, typer.Option("--hidden", help="Hidden units of the base spec.")],
                  grid: Annotated[list[str], typer.Option("--grid", help="option.path=v1,v2 (repeatable), e.g. "
                                                           "training.learning_rate=0.1,0.01")],
-                 epochs: Annotated[Optional[int], typer.Option(help="Epochs of every job.")] = None,
+                 epochs: Annotated[int | None, typer.Option(help="Epochs of every job.")] = None,
                  metric: Annotated[str, typer.Option(help="The final metric that ranks the jobs.")] = "reconstruction_error",
                  goal: Annotated[str, typer.Option(help="min or max.")] = "min",
-                 name: Annotated[Optional[str], typer.Option()] = None,
-                 priority: Annotated[Optional[int], typer.Option(help="Queue priority of every job.")] = None,
+                 name: Annotated[str | None, typer.Option()] = None,
+                 priority: Annotated[int | None, typer.Option(help="Queue priority of every job.")] = None,
                  watch: Annotated[bool, typer.Option("--watch", "-w", help="Wait for every job, then show the ranking.")] = False,
                  ) -> None:
     """Start a grid sweep over a train job's options; prints its id."""
@@ -426,14 +426,14 @@ def sweeps_cancel(ctx: typer.Context, sweep_id: str) -> None:
 @app.command()
 def sample(ctx: typer.Context, model: str,
            n: Annotated[int, typer.Option("-n", help="How many samples.")] = 16,
-           steps: Annotated[Optional[int], typer.Option(help="Sweeps before each sample; default: the server's "
+           steps: Annotated[int | None, typer.Option(help="Sweeps before each sample; default: the server's "
                                                         "choice for the sampler.")] = None,
-           seed: Annotated[Optional[int], typer.Option()] = None,
+           seed: Annotated[int | None, typer.Option()] = None,
            sampler: Annotated[str, typer.Option(help="auto (default: parallel tempering from the model's stored "
                                                 "chains), gibbs, metropolis or pt.")] = "auto",
-           replicas: Annotated[Optional[int], typer.Option(help="pt: replicas per chain.")] = None,
-           png: Annotated[Optional[Path], typer.Option(help="Write a PNG grid (models with an image shape).")] = None,
-           npy: Annotated[Optional[Path], typer.Option(help="Write the samples as a .npy array.")] = None) -> None:
+           replicas: Annotated[int | None, typer.Option(help="pt: replicas per chain.")] = None,
+           png: Annotated[Path | None, typer.Option(help="Write a PNG grid (models with an image shape).")] = None,
+           npy: Annotated[Path | None, typer.Option(help="Write the samples as a .npy array.")] = None) -> None:
     """Draw samples: to a PNG grid, a .npy file, or (with neither) printed."""
     rbm = client(ctx)
     if png is not None:
@@ -460,7 +460,8 @@ def _binary(row: np.ndarray) -> bool:
 
 @app.command("free-energy")
 def free_energy(ctx: typer.Context, model: str,
-                data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .npy array, one vector per row.")]) -> None:
+                data: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                                     help="A .npy array, one vector per row.")]) -> None:
     """F(v) of each row of a .npy file, one per line."""
     try:
         array = np.load(data, allow_pickle=False)

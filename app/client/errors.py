@@ -17,7 +17,7 @@ class RBMError(Exception):
         self.message = message
 
     @classmethod
-    def from_response(cls, response: httpx.Response) -> "RBMError":
+    def from_response(cls, response: httpx.Response) -> RBMError:
         try:
             error = response.json()["error"]
             return cls(response.status_code, str(error["code"]), str(error["message"]))

@@ -48,7 +48,7 @@ class RBMClient:
         if self._owns_http:
             self.http.close()
 
-    def __enter__(self) -> "RBMClient":
+    def __enter__(self) -> RBMClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,7 +23,7 @@ class ServiceContext:
                                  self.settings.model_cache_bytes)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "ServiceContext":
+    def from_settings(cls, settings: Settings) -> ServiceContext:
         return cls(settings, Database(settings.resolved_database_url),
                    ArtifactStore(settings.resolved_artifact_dir))
 

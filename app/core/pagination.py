@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -42,7 +42,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created_at = datetime.fromisoformat(stamp)
         if created_at.tzinfo is None or not _IDENT.fullmatch(ident):
             raise ValueError("naive time or malformed id")
-        return created_at.astimezone(timezone.utc), ident
+        return created_at.astimezone(UTC), ident
     except Exception as exc:  # any malformed cursor is the client's error
         raise InvalidRequest("cursor is not one this service issued; use next_cursor from a list response") from exc
 

@@ -153,7 +153,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Settings":
+    def _consistent(self) -> Settings:
         """Settings that only make sense together; the message names the setting to change."""
         if self.lease_seconds < 2 * self.heartbeat_seconds:
             raise ValueError(f"RBM_LEASE_SECONDS={self.lease_seconds:g} must be at least twice "
@@ -168,7 +168,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _fill_paths(self) -> "Settings":
+    def _fill_paths(self) -> Settings:
         if self.artifact_dir is None:
             self.artifact_dir = self.data_dir / "artifacts"
         if self.database_url is None:

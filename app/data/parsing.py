@@ -147,7 +147,7 @@ class _Rewound:
     def tell(self) -> int:
         return self._raw.tell()
 
-    def __enter__(self) -> "_Rewound":
+    def __enter__(self) -> _Rewound:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -4,7 +4,7 @@ racing on one job cannot both win, and a worker that lost its lease cannot overw
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
 from sqlalchemy import func, literal, select, update
@@ -19,7 +19,7 @@ Q, RUN, CANCELLING = JobStatus.queued, JobStatus.running, JobStatus.cancelling
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class LeaseLost(Exception):

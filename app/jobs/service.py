@@ -28,7 +28,7 @@ def create_job(ctx: ServiceContext, session: Session, spec: JobCommon, *, api_ke
                tenant: str | None = None, sweep_id: str | None = None, commit: bool = True) -> Job:
     """Check ``spec`` with its kind's rules, then queue it. Nothing is queued that its kind's
     ``check`` refuses."""
-    kind = JobKind(getattr(spec, "kind"))
+    kind = JobKind(spec.kind)
     submission = KINDS[kind].check(ctx, session, spec)
     if submission.dataset_id is not None:  # re-checked under a lock: a concurrent delete waits or wins (404)
         lock_dataset(session, submission.dataset_id, exclusive=False)

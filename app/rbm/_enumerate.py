@@ -7,7 +7,7 @@ bit, i.e. row ``k`` of :func:`all_binary_states` is the binary expansion of
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -102,10 +102,10 @@ class DBN:
         """Every layer's tensors as ``layers.{i}.{name}`` (same objects, not copies)."""
         return {f"layers.{i}.{n}": t for i, lay in enumerate(self.layers) for n, t in lay.parameters().items()}
 
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "DBN":
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> DBN:
         return DBN([lay.to(device=device, dtype=dtype) for lay in self.layers])
 
-    def clone(self) -> "DBN":
+    def clone(self) -> DBN:
         return DBN([lay.clone() for lay in self.layers])
 
     # --------------------------------------------------------------- inputs
@@ -400,7 +400,7 @@ class DBNTrainer:
             k = self._layer
             stopped = False
 
-            def cb(epoch: int, metrics: dict[str, float]) -> bool:
+            def cb(epoch: int, metrics: dict[str, float], k: int = k) -> bool:
                 nonlocal stopped
                 if on_epoch is not None and on_epoch(k, epoch, metrics) is False:
                     stopped = True

@@ -125,7 +125,8 @@ def kl_divergence(target_probs: torch.Tensor, model: RBM, log_z: float | None = 
     n_states = 1 << model.n_visible
     p = torch.as_tensor(target_probs).to(device=model.device, dtype=torch.float64)
     if p.shape != (n_states,):
-        raise InvalidInput(f"target_probs must have shape ({n_states},) for {model.n_visible} visible units, got {tuple(p.shape)}")
+        raise InvalidInput(f"target_probs must have shape ({n_states},) for {model.n_visible} visible units, "
+                           f"got {tuple(p.shape)}")
     if bool((p < 0).any()) or not bool(torch.isfinite(p).all()) or abs(float(p.sum()) - 1.0) > 1e-6:
         raise InvalidInput("target_probs must be finite, non-negative and sum to 1")
     log_q = log_prob_all_states(model, log_z)

@@ -34,7 +34,8 @@ learning rules in :mod:`app.rbm.training` are written out by hand.
 from __future__ import annotations
 
 import math
-from typing import Callable, ClassVar, Mapping
+from typing import ClassVar
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -145,17 +146,17 @@ class RBM:
         """Everything ``type(self)(**...)`` needs: the parameters plus fixed buffers."""
         return self.parameters()
 
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "RBM":
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> RBM:
         """Return a new model with every tensor copied to ``device`` / ``dtype``."""
         kwargs = {k: t.to(device=device, dtype=dtype, copy=True) for k, t in self._constructor_tensors().items()}
         return type(self)(**kwargs)
 
-    def clone(self) -> "RBM":
+    def clone(self) -> RBM:
         """Deep copy of the model (same device and dtype)."""
         return type(self)(**{k: t.clone() for k, t in self._constructor_tensors().items()})
 
     # ------------------------------------------------------- standard units
-    def in_standard_units(self) -> "RBM":
+    def in_standard_units(self) -> RBM:
         """The model in the units it is trained in. Here: ``self`` (same tensors).
 
         A standardised :class:`GaussianRBM` returns an equivalent model over
@@ -164,7 +165,7 @@ class RBM:
         """
         return self
 
-    def load_standard_units(self, standard: "RBM") -> None:
+    def load_standard_units(self, standard: RBM) -> None:
         """Set this model from ``standard`` (an :meth:`in_standard_units` model); no-op for ``self``."""
         if standard is not self:
             raise ValueError("load_standard_units expects the model from in_standard_units()")
@@ -265,7 +266,7 @@ class BernoulliRBM(RBM):
         sigma: float | torch.Tensor | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
-    ) -> "BernoulliRBM":
+    ) -> BernoulliRBM:
         """Weights ``0.01 * N(0, 1)``, hidden bias 0, visible bias = log-odds of the data mean.
 
         The log-odds start (Hinton's practical guide, section 8) makes the
@@ -375,7 +376,7 @@ class GaussianRBM(RBM):
             return z
         return torch.addcmul(self.visible_offset, z, self.visible_scale)
 
-    def in_standard_units(self) -> "GaussianRBM":
+    def in_standard_units(self) -> GaussianRBM:
         """The equivalent model over ``z = (v - m) / c`` (new tensors), or ``self``."""
         if not self.standardized:
             return self
@@ -432,7 +433,7 @@ class GaussianRBM(RBM):
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
         standardize: bool = True,
-    ) -> "GaussianRBM":
+    ) -> GaussianRBM:
         """Weights ``0.01 * N(0, 1)``, hidden bias 0, visible bias = data mean.
 
         ``sigma`` (scalar or ``(V,)``) wins over the data std; with neither,

@@ -49,7 +49,8 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Callable, Literal
+from typing import Literal
+from collections.abc import Callable
 
 import torch
 
@@ -143,7 +144,7 @@ class TrainingConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def resolved(self, n_rows: int) -> "TrainingConfig":
+    def resolved(self, n_rows: int) -> TrainingConfig:
         """A copy with ``epochs`` / ``batch_size`` filled in for ``n_rows`` training rows
         (:func:`default_schedule`) where they were left unset."""
         epochs, batch = default_schedule(n_rows, self.epochs, self.batch_size)

@@ -26,7 +26,7 @@ class RandomRange(BaseModel):
     values: list[Any] | None = Field(None, min_length=1, description="Instead of a range: pick one of these.")
 
     @model_validator(mode="after")
-    def _range_or_values(self) -> "RandomRange":
+    def _range_or_values(self) -> RandomRange:
         if self.values is not None:
             if self.low is not None or self.high is not None:
                 raise ValueError("give either values or low/high, not both")
@@ -62,7 +62,7 @@ class SweepCreate(BaseModel):
                                  "base spec's).")
 
     @model_validator(mode="after")
-    def _one_space(self) -> "SweepCreate":
+    def _one_space(self) -> SweepCreate:
         if (self.grid is None) == (self.random is None):
             raise ValueError("give exactly one of grid or random")
         if self.grid is not None and (not self.grid or any(not v for v in self.grid.values())):

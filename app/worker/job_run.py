@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 import torch
 from safetensors.torch import load as load_tensors
@@ -54,7 +55,7 @@ class Checkpointer:
     """The job's latest checkpoint: loaded once at the start, replaced at most every
     RBM_CHECKPOINT_SECONDS (0: at every progress step) and at a shutdown."""
 
-    def __init__(self, run: "JobRun", key: str | None) -> None:
+    def __init__(self, run: JobRun, key: str | None) -> None:
         self.run, self.key = run, key
         self.saved_at = time.monotonic()
 
@@ -72,7 +73,7 @@ class Checkpointer:
 
 @dataclass
 class JobRun:
-    worker: "Worker"
+    worker: Worker
     job_id: str
     kind: str
     dataset_id: str | None
@@ -86,7 +87,7 @@ class JobRun:
         self.checkpoint = Checkpointer(self, self.checkpoint_key)
 
     @classmethod
-    def from_row(cls, worker: "Worker", job: Job) -> "JobRun":
+    def from_row(cls, worker: Worker, job: Job) -> JobRun:
         return cls(worker, job.id, job.kind, job.dataset_id, job.name, job.tags, job.tenant, job.checkpoint_key)
 
     # -- what runners use --------------------------------------------------------------------
@@ -125,7 +126,7 @@ class JobRun:
         except queue.LeaseLost:
             if due:
                 self.store.delete(key)
-            raise JobStopped(StopReason.lease_lost)
+            raise JobStopped(StopReason.lease_lost) from None
         if due:
             if previous != key:
                 self.store.delete(previous)

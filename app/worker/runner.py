@@ -11,7 +11,8 @@ import socket
 import threading
 import traceback
 import uuid
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import torch
 

@@ -15,7 +15,8 @@ def test_async_client_trains_streams_and_queries(client, worker):
     sync = RBMClient(http=client)
 
     async def scenario() -> None:
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=client.app), base_url="http://testserver")  # a host the loopback TrustedHost list allows
+        # testserver: a host the loopback TrustedHost list allows
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=client.app), base_url="http://testserver")
         async with AsyncRBMClient(http=http, retries=0) as rbm:
             assert (await rbm.health())["status"] == "ok"
             ds = await rbm.create_builtin("bars-and-stripes", {"n": 3})

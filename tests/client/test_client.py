@@ -198,7 +198,8 @@ def test_async_client_has_the_same_methods_as_the_sync_one():
     assert set(sync) == set(aio)
     for name in sync:
         assert list(sync[name].parameters) == list(aio[name].parameters), name
-        assert inspect.iscoroutinefunction(vars(AsyncRBMClient)[name]) or inspect.isasyncgenfunction(vars(AsyncRBMClient)[name]), name
+        method = vars(AsyncRBMClient)[name]
+        assert inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method), name
 
 
 def test_a_read_timeout_says_timed_out_not_cannot_reach():

@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import pytest
 
-from tests.api.helpers import digits_dataset, error_of, ok, upload_array
+from tests.api.helpers import digits_dataset, error_of, ok
 
 LIST_ROUTES = ["/v1/datasets", "/v1/jobs", "/v1/models"]
 
@@ -48,7 +48,7 @@ def test_malformed_cursor_is_422_on_every_list_route(client, route, stamp):
 
 @pytest.mark.parametrize("route", LIST_ROUTES)
 def test_cursor_with_a_nul_byte_is_422(client, route):
-    cursor = base64.urlsafe_b64encode("2026-01-01T00:00:00+00:00|ab\x00c".encode()).decode()
+    cursor = base64.urlsafe_b64encode(b"2026-01-01T00:00:00+00:00|ab\x00c").decode()
     assert "cursor" in error_of(client.get(route, params={"cursor": cursor}), 422)
 
 
@@ -175,7 +175,7 @@ def test_client_disconnect_mid_body_logs_one_line(client, caplog, path, ctype, f
                                           ("learning_rate", "NaN"), ("momentum", "-Infinity")])
 def test_non_finite_or_absurd_training_options_are_422_at_submission(client, option, value):
     ds = digits_dataset(client)
-    raw = ('{"dataset_id": "%s", "model": {"n_hidden": 4}, "training": {"%s": %s}}' % (ds["id"], option, value))
+    raw = f'{{"dataset_id": "{ds["id"]}", "model": {{"n_hidden": 4}}, "training": {{"{option}": {value}}}}}'
     message = error_of(client.post("/v1/jobs", content=raw, headers={"content-type": "application/json"}), 422)
     assert option in message
     assert ok(client.get("/v1/jobs"))["items"] == [], "nothing may be queued"

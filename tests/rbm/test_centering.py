@@ -126,8 +126,10 @@ def test_hidden_offset_tracks_the_hidden_mean_of_the_data():
     "make,cfg",
     [
         (lambda g, d: BernoulliRBM.init_random(16, 8, generator=g, data=d), dict(method="cd", k=2)),
-        (lambda g, d: BernoulliRBM.init_random(16, 8, generator=g, data=d), dict(method="pcd", sparsity_target=0.1, sparsity_cost=0.1)),
-        (lambda g, d: GaussianRBM.init_random(16, 5, generator=g, data=d), dict(method="pcd", learn_sigma=True, learning_rate=0.005)),
+        (lambda g, d: BernoulliRBM.init_random(16, 8, generator=g, data=d),
+         dict(method="pcd", sparsity_target=0.1, sparsity_cost=0.1)),
+        (lambda g, d: GaussianRBM.init_random(16, 5, generator=g, data=d),
+         dict(method="pcd", learn_sigma=True, learning_rate=0.005)),
     ],
     ids=["bb-cd2", "bb-pcd-sparse", "gb-pcd-sigma"],
 )

@@ -40,7 +40,7 @@ def _np_dbn_log_prob(dbn: DBN, v: np.ndarray) -> np.ndarray:
     W, a, b = params[-1]
     h_top = states(W.shape[0])
     log_p = _np_top_log_marginal(h_top, W, a, b)  # (2^H_{L-1},) over the top RBM's visible layer
-    for W, a, b in reversed(params[:-1]):
+    for W, a, _b in reversed(params[:-1]):
         below = states(W.shape[0]) if W is not params[0][0] else v
         log_p = logsumexp(_np_log_p_v_given_h(below, h_top, W, a) + log_p[None, :], axis=1)
         h_top = below

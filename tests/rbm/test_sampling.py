@@ -87,7 +87,8 @@ def test_draw_samples_shapes_init_thinning_and_seed():
     r = draw_samples(m, n_samples=7, steps=3, thin=2, n_chains=3, return_hidden=True, generator=torch.Generator().manual_seed(0))
     assert r.samples.shape == (7, 5) and r.hidden.shape == (7, 3)
     assert set(r.samples.unique().tolist()) <= {0.0, 1.0} and set(r.hidden.unique().tolist()) <= {0.0, 1.0}
-    again = draw_samples(m, n_samples=7, steps=3, thin=2, n_chains=3, return_hidden=True, generator=torch.Generator().manual_seed(0))
+    again = draw_samples(m, n_samples=7, steps=3, thin=2, n_chains=3, return_hidden=True,
+                         generator=torch.Generator().manual_seed(0))
     assert torch.equal(r.samples, again.samples) and torch.equal(r.hidden, again.hidden)
     gm = random_gb(4, 2, 1.0, 0)
     r = draw_samples(gm, n_samples=4, steps=2, sampler="metropolis", generator=torch.Generator().manual_seed(0))

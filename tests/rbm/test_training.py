@@ -100,8 +100,10 @@ def _digits_like(n=300, V=16, seed=0):
     "make,cfg",
     [
         (lambda g, d: BernoulliRBM.init_random(16, 8, generator=g, data=d), dict(method="cd", k=2)),
-        (lambda g, d: BernoulliRBM.init_random(16, 8, generator=g, data=d), dict(method="pcd", sparsity_target=0.1, sparsity_cost=0.1)),
-        (lambda g, d: GaussianRBM.init_random(16, 5, generator=g, data=d), dict(method="pcd", learn_sigma=True, learning_rate=0.005, lr_schedule="cosine")),
+        (lambda g, d: BernoulliRBM.init_random(16, 8, generator=g, data=d),
+         dict(method="pcd", sparsity_target=0.1, sparsity_cost=0.1)),
+        (lambda g, d: GaussianRBM.init_random(16, 5, generator=g, data=d),
+         dict(method="pcd", learn_sigma=True, learning_rate=0.005, lr_schedule="cosine")),
     ],
     ids=["bb-cd2", "bb-pcd-sparse", "gb-pcd-sigma"],
 )
@@ -178,7 +180,8 @@ def test_metrics_are_correct_and_complete():
     train = data[50:].numpy()
     assert metrics["log_likelihood_train"] == pytest.approx(np.mean(-ref.bb_free_energy(train, *np_params(m))) - log_z, abs=1e-8)
     pll_rows = tr._monitor[: tr._pll_rows].numpy()  # the PLL uses a prefix of the monitor set
-    assert metrics["pseudo_log_likelihood"] == pytest.approx(ref.bb_pseudo_log_likelihood(pll_rows, *np_params(m)).mean(), abs=1e-8)
+    expected = ref.bb_pseudo_log_likelihood(pll_rows, *np_params(m)).mean()
+    assert metrics["pseudo_log_likelihood"] == pytest.approx(expected, abs=1e-8)
     assert metrics["free_energy_gap"] == pytest.approx(metrics["free_energy_validation"] - metrics["free_energy_train"])
     gm = GaussianRBM.init_random(10, 4, generator=torch.Generator().manual_seed(0), data=data)
     gmetrics = Trainer(gm, data, TrainingConfig(epochs=1)).run_epoch()

@@ -22,7 +22,8 @@ fails loudly with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Union
+from typing import Annotated, Any, Union
+from collections.abc import Callable
 
 from pydantic import BaseModel, Discriminator, Tag, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
@@ -61,7 +62,7 @@ def _kind_of(value: Any) -> str:
 
 #: Built from KINDS, so a new kind needs no edit here (a static checker cannot follow that).
 JobCreate = Annotated[  # type: ignore[valid-type]
-    Union[tuple(Annotated[k.spec, Tag(kind.value)] for kind, k in KINDS.items())],  # type: ignore[misc]
+    Union[tuple(Annotated[k.spec, Tag(kind.value)] for kind, k in KINDS.items())],  # type: ignore[misc]  # noqa: UP007
     Discriminator(_kind_of),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(JobCreate)  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ class DBNJob(JobCommon):
                                                           "as many as model.layers.")
 
     @model_validator(mode="after")
-    def _one_way_to_train(self) -> "DBNJob":
+    def _one_way_to_train(self) -> DBNJob:
         if self.training is not None and self.layers_training is not None:
             raise ValueError("give either `training` (every layer) or `layers_training` (one per layer), not both")
         if self.layers_training is not None and len(self.layers_training) != len(self.model.layers):
@@ -72,16 +72,18 @@ def check(ctx: ServiceContext, session: Session, spec: DBNJob) -> Submission:
     first = TrainJob(dataset_id=spec.dataset_id, model=ModelSpec(visible=spec.model.visible, n_hidden=layers[0],
                                                                  sigma=spec.model.sigma), training=opts[0])
     sub = check_train(ctx, session, first)
+    epochs = [o.epochs for o in opts]
+    assert all(e is not None for e in epochs), "layer schedules are resolved above"
     for i, (n_hidden, o) in enumerate(zip(layers[1:], opts[1:]), start=2):
         if n_hidden > settings.max_hidden:
             raise InvalidRequest(f"model.layers[{i - 1}]={n_hidden} exceeds the limit {settings.max_hidden} "
                                  "(RBM_MAX_HIDDEN)")
-        if o.epochs > settings.max_epochs:
+        if (o.epochs or 0) > settings.max_epochs:
             raise InvalidRequest(f"layer {i}: epochs={o.epochs} exceeds the limit {settings.max_epochs} "
                                  "(RBM_MAX_EPOCHS)")
         if o.learn_sigma:
             raise InvalidRequest(f"layer {i}: learn_sigma applies only to a gaussian first layer")
-    total = sum(o.epochs for o in opts)
+    total = sum(e or 0 for e in epochs)
     if total > settings.max_epochs:
         raise InvalidRequest(f"the layers' epochs add up to {total}, above the limit {settings.max_epochs} "
                              "(RBM_MAX_EPOCHS)")

@@ -36,7 +36,7 @@ class EstimateSpec(BaseModel):
     log_likelihood: LikelihoodEstimate | None = None
 
     @model_validator(mode="after")
-    def _something(self) -> "EstimateSpec":
+    def _something(self) -> EstimateSpec:
         if self.partition_function is None:
             self.partition_function = PartitionRequest()
         return self

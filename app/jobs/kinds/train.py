@@ -48,7 +48,8 @@ class TrainingOptions(BaseModel):
     batch_size: int | None = Field(_D.batch_size, ge=1, le=100_000, description="Rows per update; default: 100, or a "
                                    "tenth of a small dataset (at least 10).")
     learning_rate: float = Field(_D.learning_rate, gt=0, le=10)
-    lr_schedule: Literal["constant", "linear", "cosine"] = Field(_D.lr_schedule, description="Decay of the learning rate to 0 over the run.")
+    lr_schedule: Literal["constant", "linear", "cosine"] = Field(_D.lr_schedule,
+                                                                 description="Decay of the learning rate to 0 over the run.")
     momentum: float = Field(_D.momentum, ge=0, lt=1)
     weight_decay: float = Field(_D.weight_decay, ge=0, le=1, description="L2 penalty on the weights.")
     sparsity_target: float | None = Field(_D.sparsity_target, gt=0, lt=1, description="Target mean activation of hidden units.")
