@@ -9,6 +9,9 @@ import pytest
 
 from tests.api.helpers import digits_dataset, ok
 from tests.chaos.procs import (
+
+#: Real processes or a browser, tens of seconds each: scripts/test.sh runs them; -m "not slow" skips them.
+pytestmark = pytest.mark.slow
     all_final, job_rows, model_weights, models_per_job, owner_pid, progress_epochs, reference_weights,
     running_job_past, status_events, wait_for,
 )

@@ -14,6 +14,9 @@ if skip_reason():
 
 from playwright.sync_api import expect  # noqa: E402
 
+#: Real processes or a browser, tens of seconds each: scripts/test.sh runs them; -m "not slow" skips them.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

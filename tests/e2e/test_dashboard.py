@@ -29,6 +29,9 @@ if skip_reason():
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
+#: Real processes or a browser, tens of seconds each: scripts/test.sh runs them; -m "not slow" skips them.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
