@@ -8,8 +8,12 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from tests.chaos.procs import all_final, free_port, job_rows, models_per_job, wait_for
+
+#: Real processes, tens of seconds each: scripts/test.sh runs them; -m "not slow" skips them.
+pytestmark = pytest.mark.slow
 
 N_JOBS = 6
 

@@ -9,12 +9,12 @@ import pytest
 
 from tests.api.helpers import digits_dataset, ok
 from tests.chaos.procs import (
-
-#: Real processes or a browser, tens of seconds each: scripts/test.sh runs them; -m "not slow" skips them.
-pytestmark = pytest.mark.slow
     all_final, job_rows, model_weights, models_per_job, owner_pid, progress_epochs, reference_weights,
     running_job_past, status_events, wait_for,
 )
+
+#: Real processes, tens of seconds each: scripts/test.sh runs them; -m "not slow" skips them.
+pytestmark = pytest.mark.slow
 
 EPOCHS = 40
 TRAINING = {"epochs": EPOCHS, "seed": 7, "method": "pcd", "batch_size": 10, "k": 2}
