@@ -91,3 +91,13 @@ def pytest_addoption(parser) -> None:
 def pytest_collection_modifyitems(config, items) -> None:
     if config.getoption("--db-only"):
         items[:] = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+
+
+@pytest.fixture
+def rbm(client, monkeypatch):
+    """A Python client over the test app, also the one every `rbm` CLI command gets."""
+    from app.client import RBMClient, cli
+
+    rbm = RBMClient(http=client, retries=0)
+    monkeypatch.setattr(cli, "make_client", lambda url, api_key: rbm)
+    return rbm

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from typer.testing import CliRunner
-
-from app.client import RBMClient, cli
-
-runner = CliRunner()
 
 
-@pytest.fixture
-def rbm(client, monkeypatch) -> RBMClient:
-    rbm = RBMClient(http=client, retries=0)
-    monkeypatch.setattr(cli, "make_client", lambda url, api_key: rbm)
-    return rbm
-
-
-def run(*args: str, code: int = 0) -> str:
-    result = runner.invoke(cli.app, list(args), env={"COLUMNS": "250"})
-    assert result.exit_code == code, (result.output, result.exception)
-    return result.output
+from tests.client.cli_harness import run
 
 
 def test_client_names_tags_filters_compare(rbm, worker):

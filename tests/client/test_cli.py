@@ -6,27 +6,12 @@ import re
 import threading
 
 import numpy as np
-import pytest
-from typer.testing import CliRunner
 
-from app.client import RBMClient, cli
+from app.client import cli
 from tests.client.reference import NumpyRBM
 from tests.pictures.grid import cells
 
-runner = CliRunner()
-
-
-@pytest.fixture
-def rbm(client, monkeypatch) -> RBMClient:
-    rbm = RBMClient(http=client, retries=0)
-    monkeypatch.setattr(cli, "make_client", lambda url, api_key: rbm)
-    return rbm
-
-
-def run(*args: str, code: int = 0) -> str:
-    result = runner.invoke(cli.app, list(args))
-    assert result.exit_code == code, (result.output, result.exception)
-    return result.output
+from tests.client.cli_harness import run, runner
 
 
 def test_datasets_train_watch_sample_free_energy(rbm, worker, tmp_path):

@@ -7,19 +7,11 @@ import re
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from app.client import RBMClient, cli
+from app.client import cli
 from app.client.errors import RBMError
 
-runner = CliRunner()
-
-
-@pytest.fixture
-def rbm(client, monkeypatch) -> RBMClient:
-    rbm = RBMClient(http=client, retries=0)
-    monkeypatch.setattr(cli, "make_client", lambda url, api_key: rbm)
-    return rbm
+from tests.client.cli_harness import runner
 
 
 def test_cli_train_layers_and_client_features(rbm, worker):
