@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests.api.helpers import error_of, ok
+from tests.worker.dying import die_after
 
 
 def test_dbn_job_on_digits(client, worker):
@@ -73,14 +74,9 @@ def test_bernoulli_job_on_data_outside_unit_interval_is_a_422_at_submission(clie
 
 
 def test_dbn_job_resumed_mid_second_layer_equals_an_uninterrupted_run(client, ctx, worker):
-    from datetime import timedelta
 
     from safetensors.numpy import load as load_numpy
-    from sqlalchemy import update
 
-    from app.db.tables import Job
-    from app.jobs import queue
-    from app.worker.runner import Worker
 
     ds = ok(client.post("/v1/datasets/builtin", json={"builtin": "digits"}), 201)
     body = {"kind": "dbn", "dataset_id": ds["id"], "model": {"layers": [12, 6]},
@@ -95,26 +91,7 @@ def test_dbn_job_resumed_mid_second_layer_equals_an_uninterrupted_run(client, ct
     reference = weights(straight)
 
     resumed = ok(client.post("/v1/jobs", json=body), 202)["id"]
-    doomed = Worker(ctx, worker_id="doomed")
-    with ctx.db.session() as s:
-        assert queue.claim_next(s, doomed.id, 60) == resumed
-    original, calls = queue.record_progress, {"n": 0}
-
-    def dying_record(*args, **kwargs):  # dies after step 3: layer 2, epoch 1
-        calls["n"] += 1
-        if calls["n"] > 3:
-            raise queue.LeaseLost("simulated death")
-        return original(*args, **kwargs)
-
-    queue.record_progress = dying_record
-    try:
-        doomed.execute(resumed)
-    finally:
-        queue.record_progress = original
-    with ctx.db.session() as s:
-        assert s.get(Job, resumed).epoch == 3
-        s.execute(update(Job).where(Job.id == resumed).values(lease_expires_at=queue.now() - timedelta(seconds=1)))
-        s.commit()
+    die_after(ctx, resumed, steps=3)  # dies after step 3: layer 2, epoch 1
     worker.run_until_idle()
     job = ok(client.get(f"/v1/jobs/{resumed}"))
     assert job["status"] == "succeeded" and job["attempts"] == 2

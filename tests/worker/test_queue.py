@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from app.db.tables import Job, Model
 from app.jobs import queue
-from app.worker.runner import Worker
+from tests.worker.dying import die_after
 from tests.api.helpers import digits_dataset, ok
 
 
@@ -97,30 +97,7 @@ def test_resume_from_checkpoint_equals_uninterrupted_run(client, ctx, worker):
 
     resumed = submit(client, ds["id"], epochs=4, method="pcd")
 
-    class StopAfterTwo(Worker):
-        """A worker that dies (stops writing) after its second epoch."""
-
-    first = StopAfterTwo(ctx, worker_id="doomed")
-    with ctx.db.session() as s:
-        assert queue.claim_next(s, first.id, 60) == resumed
-    original = queue.record_progress
-    calls = {"n": 0}
-
-    def dying_record(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] > 2:
-            raise queue.LeaseLost("simulated death")
-        return original(*args, **kwargs)
-
-    queue.record_progress = dying_record
-    try:
-        first.execute(resumed)
-    finally:
-        queue.record_progress = original
-    with ctx.db.session() as s:
-        assert s.get(Job, resumed).epoch == 2
-        s.execute(update(Job).where(Job.id == resumed).values(lease_expires_at=queue.now() - timedelta(seconds=1)))
-        s.commit()
+    die_after(ctx, resumed, steps=2)  # a worker that dies after its second epoch
     worker.run_until_idle()
     job = ok(client.get(f"/v1/jobs/{resumed}"))
     assert job["status"] == "succeeded" and job["attempts"] == 2
