@@ -27,7 +27,7 @@ import torch
 from app.rbm._enumerate import _softplus_out, logsumexp_over_states
 from app.rbm.errors import InvalidInput, TooLarge
 from app.rbm.model import RBM, BernoulliRBM, GaussianRBM, log_odds, softplus
-from app.rbm.sampling import UniformSource
+from app.rbm.randomness import UniformSource
 
 
 def exact_log_partition(model: RBM, *, max_bits: int = 24, chunk_size: int = 1 << 16) -> float:

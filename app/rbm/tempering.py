@@ -38,7 +38,7 @@ import torch
 
 from app.rbm.errors import InvalidInput
 from app.rbm.model import RBM, GaussianRBM, log_odds, softplus
-from app.rbm.sampling import UniformSource, check_generator
+from app.rbm.randomness import UniformSource, check_generator
 
 #: Floor of a data-derived base std (gaussian), so constant pixels stay finite.
 _MIN_BASE_SIGMA = 1e-3

@@ -7,19 +7,29 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+import threading
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from app.core.context import ServiceContext
 from app.db.states import JobStatus, ModelKind
 from app.db.tables import Job, Model
 from app.jobs import queue
 
-if TYPE_CHECKING:
-    from app.worker.runner import Worker
+
+class Worker(Protocol):
+    """What a run needs of the worker that executes it (``app.worker.runner.Worker``)."""
+
+    ctx: ServiceContext
+    id: str
+    stop_event: threading.Event
+
+    @property
+    def device(self) -> torch.device: ...
 
 
 class StopReason(StrEnum):
