@@ -24,7 +24,7 @@ from app.ising.schemas import IsingObservablesOut, IsingObservablesRequest, Obse
 from app.physics import enumerate_boltzmann, ising_observables, kaufman, onsager
 from app.physics.exact_enumeration import MAX_ENUMERATION_L
 from app.rbm.likelihood import kl_divergence
-from app.rbm.model import RBM, BernoulliRBM
+from app.rbm.model import RBM
 
 OBSERVABLES = ("energy_per_site", "abs_magnetization_per_site", "specific_heat_per_site", "susceptibility_per_site")
 
@@ -74,7 +74,7 @@ def _finite(x: float | None) -> float | None:
 def ising_report(ctx: ServiceContext, session: Session, row: Model, model: RBM, body: IsingObservablesRequest,
                  L: int, T: float, source: str) -> IsingObservablesOut:
     """Sample the model, measure per-site observables, attach Onsager / Kaufman / enumeration / KL."""
-    if not isinstance(model, BernoulliRBM):
+    if model.visible_type != "bernoulli":
         raise InvalidRequest("Ising observables need a bernoulli (binary-visible) model; this one is "
                              f"{model.visible_type!r}")
     req = SampleRequest(n_samples=body.n_samples, steps=body.steps, thin=body.thin, n_chains=body.n_chains,
