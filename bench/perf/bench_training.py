@@ -152,7 +152,8 @@ def main() -> None:
             detail = dict(job_ex_s=round(rows_per_job / walls[best]), loop_ex_s=round(rows_per_job / min(loops)),
                           job_epoch_ex_s_min_max=[round(rates[0]), round(rates[-1])], **breakdown(jobs[best]),
                           epochs=args.epochs, rows=n_rows)
-            result(f"1 train job {label} 784x500 / bare GEMM-only loop (>= 0.85)", min(loops) / walls[best], 0.85,
+            shape = "784x500" + ("" if args.epochs == 10 else f", {args.epochs} epochs")
+            result(f"1 train job {label} {shape} / bare GEMM-only loop (>= 0.85)", min(loops) / walls[best], 0.85,
                    runs=runs, **detail)
             if method == "cd":
                 cd_best, cd_jobs = jobs[best], jobs

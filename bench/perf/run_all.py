@@ -15,6 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -61,7 +64,7 @@ def verdict(r: dict) -> str:
 
 
 def target_text(r: dict) -> str:
-    if verdict(r) in ("REPORT",) or r["target"] in (float("inf"), "inf"):
+    if verdict(r) in ("REPORT", "ERROR") or r["target"] in (float("inf"), "inf", ""):
         return ""
     return f"{'>=' if r.get('higher_is_better', True) else '<='} {r['target']}"
 
@@ -81,32 +84,61 @@ def main() -> int:
     ap.add_argument("--skip", default="", help="comma-separated bench names: " + ",".join(
         n for n, _, _ in benches(False, "")))
     ap.add_argument("--gpu-note", default="", help="what the device tool's status said (printed with goal 5)")
+    ap.add_argument("--args", action="append", default=[], metavar="NAME=ARGS",
+                    help='replace one script\'s arguments, e.g. --args training="--methods pt --epochs 2"')
+    ap.add_argument("--append", action="store_true", help="add to bench/perf/latest.json (replacing the rows of "
+                    "the scripts run now) instead of starting a new record")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    override = dict(a.split("=", 1) for a in args.args)
     rows: list[dict] = []
     t0 = time.time()
+    ran: list[str] = []
     for name, cmd, timeout in benches(args.quick, args.gpu_note, args.smoke):
         if name in skip:
             continue
+        if name in override:
+            cmd = [cmd[0], *shlex.split(override[name])]
+        ran.append(cmd[0])
         print(f"== {' '.join(cmd)}", file=sys.stderr, flush=True)
         started = time.time()
+        # its own process group: on a timeout the services it started (serve + worker) go with it,
+        # instead of training on in the background through the next benchmark
+        proc = subprocess.Popen([sys.executable, *cmd], cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
         try:
-            proc = subprocess.run([sys.executable, *cmd], cwd=HERE, capture_output=True, text=True, timeout=timeout)
-            out, err = proc.stdout, proc.stderr
+            out, err = proc.communicate(timeout=timeout)
             failed = proc.returncode != 0
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-            err = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")) + \
-                f"\ntimed out after {timeout} s"
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                out, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
+            err = (err or "") + f"\ntimed out after {timeout} s"
             failed = True
         sys.stderr.write("\n".join(err.splitlines()[-14:]) + f"\n   ({time.time() - started:.0f} s)\n")
         got = [json.loads(line[7:]) for line in out.splitlines() if line.startswith("RESULT ")]
         if failed:
             got.append({"goal": f"{cmd[0]}: did not finish", "measured": float("nan"), "target": "", "unit": "",
                         "pass": False, "verdict": "ERROR", "detail": {"error": err[-1500:]}})
+        for r in got:
+            r["script"], r["args"] = cmd[0], " ".join(cmd[1:])
         rows.extend(got)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = f"Performance goals, {stamp}, {machine()} ({time.time() - t0:.0f} s)"
+    when = stamp
+    if args.append and (HERE / "latest.json").exists():
+        # a row of the earlier record is replaced by the new row of the same goal, in place; a
+        # "did not finish" row of a script run again is dropped
+        before = json.loads((HERE / "latest.json").read_text())
+        new = {r["goal"]: r for r in rows}
+        merged = [new.pop(r["goal"], r) for r in before["results"]
+                  if not (r["goal"].endswith("did not finish") and r["goal"].split(":")[0] in ran)]
+        rows = merged + list(new.values())
+        when = f"{before['when']} + {stamp}"
+        head = f"Performance goals, {when} ({', '.join(ran)} again), {machine()}"
     print(f"\n{head}\n")
     width = max(len(r["goal"]) for r in rows) if rows else 40
     print(f"{'goal':<{width}}  {'measured':>10}  {'range':>11}  {'target':>8}  result")
@@ -117,7 +149,7 @@ def main() -> int:
         md.append(f"| {r['goal']} | {measured_text(r)} | {rng} | {target_text(r)} | {verdict(r)} |")
     if args.smoke:  # never overwrite the record with a smoke run
         return 0
-    record = {"when": stamp, "machine": machine(), "quick": args.quick, "results": rows}
+    record = {"when": when, "machine": machine(), "quick": args.quick, "results": rows}
     (HERE / "latest.json").write_text(json.dumps(record, indent=1, default=str))
     (HERE / "latest.md").write_text("\n".join(md) + "\n")
     return 0
