@@ -6,8 +6,9 @@
   stdlib parser httpx uses) and, where the server offers it, ``Accept: application/x-npy``
   (``np.load``).
   Baseline: a bare, tuned torch block-Gibbs loop doing the same 50 sweeps of 1,000 chains in
-  this process (``_common.bare_gibbs_seconds``, the faster of uniform+compare and
-  ``torch.bernoulli`` each round). Interleaved over ``--rounds`` rounds, best of each.
+  this process (``_common.bare_gibbs_seconds``, each round the fastest of uniform+compare and
+  ``torch.bernoulli`` on 1 thread and on all threads: on a busy host 2 threads can be 3x slower).
+  Interleaved over ``--rounds`` rounds, best of each.
 2 PT: one parallel-tempering sweep of ``C`` chains x ``R`` replicas (``TemperedChains``, the
   sampler of ``sampler: pt`` and of PT training) against one Gibbs sweep (``GibbsChains``) of
   ``R x C`` chains, in process: time per replica-sweep over time per chain-sweep (<= 1.3).
@@ -89,11 +90,16 @@ def http_samples(rounds: int, n_chains: int, sweeps: int, api_threads: int | Non
             info(f"no binary answer: {exc}")
             binary = False
         times: dict[str, list[float]] = {"bare": [], "json": [], "npy": []}
+        all_threads = torch.get_num_threads()
         means = {}
         with torch.no_grad():
             for rnd in range(rounds):
-                bare = [bare_gibbs_seconds(m.weight, m.visible_bias, m.hidden_bias, n_chains, sweeps, seed=rnd,
-                                           draw=d) for d in ("uniform", "bernoulli")]
+                bare = []
+                for threads in sorted({1, all_threads}):  # tuned: the faster thread count too (a busy host)
+                    torch.set_num_threads(threads)
+                    bare += [bare_gibbs_seconds(m.weight, m.visible_bias, m.hidden_bias, n_chains, sweeps,
+                                                seed=rnd, draw=d) for d in ("uniform", "bernoulli")]
+                torch.set_num_threads(all_threads)
                 times["bare"].append(min(t for t, _ in bare))
                 means["bare"] = float(bare[0][1].mean())
                 dt, arr = ask_samples(client, samples_url, rnd + 1, n_chains, sweeps, None)
@@ -103,8 +109,8 @@ def http_samples(rounds: int, n_chains: int, sweeps: int, api_threads: int | Non
                     dt, arr = ask_samples(client, samples_url, rnd + 1, n_chains, sweeps, NPY)
                     times["npy"].append(dt)
                     means["npy"] = float(arr.mean())
-                info(f"/samples round {rnd + 1}: bare {times['bare'][-1]:.3f}s (uniform {bare[0][0]:.3f}, bernoulli "
-                     f"{bare[1][0]:.3f}), JSON {times['json'][-1]:.3f}s"
+                info(f"/samples round {rnd + 1}: bare {times['bare'][-1]:.3f}s (uniform / bernoulli, 1 thread then "
+                     f"{all_threads}: {', '.join(f'{t:.3f}' for t, _ in bare)}), JSON {times['json'][-1]:.3f}s"
                      + (f", npy {times['npy'][-1]:.3f}s" if binary else ""))
         info(f"mean pixel of the samples (same model, so alike): {means}")
         for kind, label in (("json", "JSON"), ("npy", "x-npy")):
