@@ -64,7 +64,8 @@ def train_from_form(page: Page, epochs: int, hidden: int, name: str = "", tags: 
 def see_job_finish_and_samples(page: Page, job_id: str) -> str:
     row = page.locator(f"#job-{job_id}")
     expect(row.locator(".bar")).to_have_attribute("data-progress", "100", timeout=90_000)
-    expect(row.locator(".status")).to_have_text("succeeded", timeout=30_000)
+    # after the last epoch: the final evaluation and the probe (a few seconds on digits)
+    expect(row.locator(".status")).to_have_text("succeeded", timeout=120_000)
     model_id = page.evaluate("async (id) => (await (await fetch(`/v1/jobs/${id}`, {headers: "
                              "localStorage.getItem('rbm-api-key') ? {Authorization: 'Bearer ' + "
                              "localStorage.getItem('rbm-api-key')} : {}})).json()).model_id", job_id)

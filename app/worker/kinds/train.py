@@ -14,6 +14,7 @@ from app.features.service import featurizer
 from app.jobs.kinds.train import TrainJob
 from app.rbm.evaluation import evaluate_model
 from app.rbm.io import to_safetensors_bytes
+from app.rbm.rows import pick_rows
 from app.rbm.tempering import TemperingBase
 from app.worker.job_run import JobRun, StoredModel
 from app.worker.training import build_run
@@ -22,15 +23,31 @@ log = logging.getLogger(__name__)
 
 #: Rows of each split the final evaluation scores (a seeded subset).
 _EVAL_ROWS = 5000
+#: The final evaluation gets at most this share of the training's estimated time (and at least
+#: _EVAL_MIN_SECONDS, at most RBM_FINAL_EVALUATION_SECONDS): a 5 s digits job is not made to wait a
+#: minute for its bracket. Estimated from a cost model, not a clock, so a seed repeats its chains.
+_EVAL_SHARE, _EVAL_MIN_SECONDS = 0.25, 5.0
 
 
 def _subset(rows, seed: int) -> torch.Tensor | None:
     if rows is None or rows.shape[0] == 0:
         return None
-    pick = np.sort(np.random.default_rng(seed).permutation(rows.shape[0])[:_EVAL_ROWS])
+    pick = pick_rows(rows.shape[0], _EVAL_ROWS, seed)
     if isinstance(rows, torch.Tensor):
         return rows[torch.from_numpy(pick).to(rows.device)].cpu()
     return torch.from_numpy(np.asarray(rows[pick], dtype=np.float32))
+
+
+def evaluation_budget(trainer, settings) -> float:
+    """Seconds for the final evaluation: a share of the training's cost (multiply-adds of the
+    positive phase, k Gibbs sweeps of every negative chain and replica, the weight statistic, at
+    RBM_SYNC_WORK_RATE), between _EVAL_MIN_SECONDS and RBM_FINAL_EVALUATION_SECONDS."""
+    cfg = trainer.config
+    n, v, h = trainer.data.shape[0], trainer.model.n_visible, trainer.model.n_hidden
+    replicas = cfg.n_replicas if cfg.method == "pt" else 1
+    per_row = 2.0 * v * h * (2 + cfg.k * replicas)
+    seconds = cfg.epochs * n * per_row / settings.sync_work_rate
+    return min(settings.final_evaluation_seconds, max(_EVAL_MIN_SECONDS, _EVAL_SHARE * seconds))
 
 
 def final_evaluation(job: JobRun, spec: TrainJob, dataset, trainer, user_model,
@@ -41,8 +58,7 @@ def final_evaluation(job: JobRun, spec: TrainJob, dataset, trainer, user_model,
     same_units = trainer.model is user_model  # gaussian standardised training runs in other units
     chains = trainer.persistent_chains() if same_units else None
     chains = None if chains is None else chains.cpu()
-    budget = job.settings.final_evaluation_seconds
-    if budget <= 0:
+    if job.settings.final_evaluation_seconds <= 0:
         return {}, chains, None
     if same_units:  # the trainer's rows: no second copy (the validation rows are the test split or a held-out part)
         train, test = trainer.data, trainer.validation
@@ -50,7 +66,8 @@ def final_evaluation(job: JobRun, spec: TrainJob, dataset, trainer, user_model,
         train, test = dataset_arrays(dataset, job.store)  # user units, memory-mapped where stored
     try:
         ev = evaluate_model(cpu, _subset(train, spec.training.seed), _subset(test, spec.training.seed + 1),
-                            chains=chains, budget_seconds=budget, seed=spec.training.seed,
+                            chains=chains, budget_seconds=evaluation_budget(trainer, job.settings),
+                            seed=spec.training.seed,
                             exact_bits=job.settings.auto_exact_bits)
     except Exception as exc:  # noqa: BLE001 - an evaluation failure must not lose a trained model
         log.warning("job %s: final evaluation failed: %s", job.job_id, exc)
