@@ -23,6 +23,7 @@ from app.datasets.arrays import dataset_arrays
 from app.datasets.service import get_dataset
 from app.db.tables import Job, JobEvent, Model
 from app.worker.training import build_run
+from app.rbm.io import BASE_MEAN_TENSOR, BASE_SIGMA_TENSOR, CHAINS_TENSOR
 
 RBM_SERVICE = str(Path(sys.executable).with_name("rbm-service"))
 
@@ -136,8 +137,9 @@ def models_per_job(ctx: ServiceContext) -> dict[str, int]:
 def model_weights(ctx: ServiceContext, model_id: str) -> dict[str, np.ndarray]:
     with ctx.db.session() as s:
         key = s.get(Model, model_id).weights_key  # type: ignore[union-attr]
-    # the model's tensors (the file may also hold the stored sampling chains: not weights)
-    return {k: v for k, v in load_numpy(ctx.store.get_bytes(key)).items() if k != "persistent_chains"}
+    # the model's tensors (the file may also hold the stored sampling chains and tempering base: not weights)
+    sampling_state = {CHAINS_TENSOR, BASE_MEAN_TENSOR, BASE_SIGMA_TENSOR}
+    return {k: v for k, v in load_numpy(ctx.store.get_bytes(key)).items() if k not in sampling_state}
 
 
 def reference_weights(ctx: ServiceContext, job_id: str) -> dict[str, np.ndarray]:

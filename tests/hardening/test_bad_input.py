@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import threading
 
 import numpy as np
 import pytest
@@ -164,7 +165,11 @@ def test_client_disconnect_mid_body_logs_one_line(client, caplog, path, ctype, f
              "headers": [(b"content-type", ctype), (b"host", b"testserver"), *extra], "http_version": "1.1",
              "scheme": "http", "server": ("testserver", 80), "client": ("127.0.0.1", 1), "root_path": ""}
     with caplog.at_level(logging.INFO):
-        anyio.run(client.app, scope, receive, send)
+        # its own thread: a browser test earlier in the session may leave an event loop in this one
+        runner = threading.Thread(target=anyio.run, args=(client.app, scope, receive, send))
+        runner.start()
+        runner.join(timeout=60)
+        assert not runner.is_alive()
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert not tracebacks, [r.getMessage() for r in tracebacks]
     said = [r.getMessage() for r in caplog.records if "disconnect" in r.getMessage()]
