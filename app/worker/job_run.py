@@ -4,6 +4,7 @@ nothing of SQL or leases; this module knows nothing of what they compute."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -30,6 +31,18 @@ class Worker(Protocol):
 
     @property
     def device(self) -> torch.device: ...
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float as None: PostgreSQL's JSON refuses NaN and Infinity
+    (a metric on tiny data can be NaN), and a job must not fail on its bookkeeping."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 class StopReason(StrEnum):
@@ -126,6 +139,7 @@ class JobRun:
         """Record step ``step`` (and a checkpoint from ``state()`` when one is due) in one
         transaction; raise :class:`JobStopped` if the job was cancelled, the worker is stopping,
         or the lease is gone."""
+        metrics = json_safe(metrics)
         self.last_metrics = {"epoch": step, **metrics}
         due = state is not None and self.checkpoint.due()
         key = self.checkpoint.write(state()) if due and state is not None else self.checkpoint.key
@@ -151,7 +165,9 @@ class JobRun:
         result; returns the model id. A job that lost its lease meanwhile ends cancelled and its
         weights are deleted: a job yields at most one model."""
         row, key = None, None
+        result = json_safe(result)
         if model is not None:
+            model.metrics, model.info = json_safe(model.metrics), json_safe(model.info)
             key = self.store.put_bytes(self.store.new_key("models", ".safetensors"), model.weights)
             row = Model(source="trained", kind=model.kind.value, job_id=self.job_id, dataset_id=self.dataset_id,
                         visible_type=model.visible_type, n_visible=model.n_visible, n_hidden=model.n_hidden,
