@@ -41,11 +41,6 @@ USE_ESTIMATE_JOB = ('submit it as a job instead: POST /v1/jobs {"kind": "estimat
                     'cache, so this request then answers at once')
 
 
-def enumerated_bits(model: RBM) -> int:  # noqa: D103 (kept for callers; the rule is the model's)
-    """Units whose states exact log Z enumerates: the smaller layer, or all hidden units (gaussian)."""
-    return model.exact_bits
-
-
 def dataset_rows(ctx: ServiceContext, session: Session, dataset_id: str, split: str,
                  model: RBM, limit: int | None = None) -> np.ndarray:
     return rows_for_model(session, ctx.store, dataset_id, split, model.n_visible, limit)
@@ -63,21 +58,21 @@ def resolve_vectors(ctx: ServiceContext, session: Session, source: DataSource, m
 def resolve_method(req: PartitionRequest, model: RBM, settings: Settings) -> str:
     if req.method != "auto":
         return req.method
-    return "exact" if enumerated_bits(model) <= settings.auto_exact_bits else "ais"
+    return "exact" if model.exact_bits <= settings.auto_exact_bits else "ais"
 
 
 def estimated_work(method: str, req: PartitionRequest, model: RBM) -> float:
     """Multiply-adds of a log Z computation (see :mod:`app.inference.cost`)."""
     if method == "exact":
-        bits = enumerated_bits(model)
+        bits = model.exact_bits
         return exact_work(bits, model.n_visible if bits == model.n_hidden else model.n_hidden)
     return ais_work(req.n_runs, req.n_betas, model.n_visible, model.n_hidden)
 
 
 def check_limits(method: str, req: PartitionRequest, model: RBM, settings: Settings, *, sync: bool) -> None:
     """The limits of one log Z computation; ``sync`` adds the time budget of a synchronous request."""
-    if method == "exact" and enumerated_bits(model) > settings.exact_log_z_max_bits:
-        raise InvalidRequest(f"exact log Z would enumerate 2^{enumerated_bits(model)} states; the limit is "
+    if method == "exact" and model.exact_bits > settings.exact_log_z_max_bits:
+        raise InvalidRequest(f"exact log Z would enumerate 2^{model.exact_bits} states; the limit is "
                              f"2^{settings.exact_log_z_max_bits} (RBM_EXACT_LOG_Z_MAX_BITS): use method='ais'")
     if not sync:
         work = estimated_work(method, req, model)
