@@ -210,6 +210,7 @@ class _BernoulliAIS:
         self.v = v.contiguous().clone()
         self.pre = torch.empty((n, m.n_hidden), **kw)
         self.tmp = torch.empty((n, m.n_hidden), **kw)
+        self.tmp2 = torch.empty((n, m.n_hidden), **kw)
         self.h = torch.empty((n, m.n_hidden), **kw)
         self.pv = torch.empty((n, m.n_visible), **kw)
         self.u_h = torch.empty((n, m.n_hidden), **kw)
@@ -222,20 +223,25 @@ class _BernoulliAIS:
         torch.addmm(self.m.hidden_bias, self.v, self.m.weight, out=self.pre)
 
     def log_ratio(self, beta_hi: float, beta_lo: float) -> torch.Tensor:
-        """``log p*_hi(v) - log p*_lo(v)`` (float64 ``(n,)``); leaves ``pre`` for the transition."""
+        """``log p*_hi(v) - log p*_lo(v)`` (float64 ``(n,)``); leaves ``pre`` for the transition.
+
+        The softplus terms are differenced per element, ``softplus(b_hi x) - softplus(b_lo x)``, and
+        only then summed: the differences are small, so a float32 sum of them loses nothing that the
+        float32 softplus values did not already carry, and no float64 copy of ``(n, H)`` is made
+        (two such copies per beta were a quarter of an AIS run's time; bench/README.md)."""
         self.refresh()
         d = (self.v @ self.diff).mul_(beta_hi - beta_lo).to(torch.float64)
-        d += self._softplus_sum(beta_hi)
-        d -= self._softplus_sum(beta_lo)
+        hi = self._softplus(beta_hi, self.tmp)
+        lo = self._softplus(beta_lo, self.tmp2)
+        d += hi.sub_(lo).sum(dim=1).to(torch.float64)
         return d
 
-    def _softplus_sum(self, beta: float) -> torch.Tensor:
-        """``sum_j softplus(beta pre_j)`` in float64 ``(n,)``, as ``beta sum_j softplus_beta(pre_j)``:
-        torch's ``softplus(x, beta)`` scales inside its one pass (no separate ``beta * pre`` pass)."""
+    def _softplus(self, beta: float, out: torch.Tensor) -> torch.Tensor:
+        """``softplus(beta pre)`` into ``out`` ``(n, H)``: torch's ``softplus(x, beta)`` scales inside
+        its one pass (no separate ``beta * pre`` pass), then one multiply by ``beta``."""
         if beta == 0.0:
-            return torch.full((self.pre.shape[0],), self.pre.shape[1] * math.log(2.0), device=self.pre.device,
-                              dtype=torch.float64)
-        return _softplus_out(self.pre, self.tmp, beta).sum(dim=1, dtype=torch.float64).mul_(beta)
+            return out.fill_(math.log(2.0))
+        return _softplus_out(self.pre, out, beta).mul_(beta)
 
     def transition(self, beta: float) -> None:
         """One Gibbs sweep at ``beta`` (``pre`` must belong to the current ``v``)."""
