@@ -90,9 +90,11 @@ class Settings(BaseSettings):
                                      "sweeps in all (fewer when RBM_SYNC_MAX_SECONDS allows fewer).")
     sampling_pt_replicas: int = Field(16, ge=1, le=256, description="Parallel tempering: replicas per chain when "
                                       "the request gives neither n_replicas nor betas.")
-    final_evaluation_seconds: float = Field(60.0, ge=0, description="End of every training job: time for the "
-                                            "final evaluation (equilibrium samples by parallel tempering, exact "
-                                            "log-likelihood or a forward + reverse AIS bracket); 0 turns it off.")
+    final_evaluation_seconds: float = Field(600.0, ge=0, description="End of every training job: at most this "
+                                            "long for the final evaluation (equilibrium samples by parallel "
+                                            "tempering, exact log-likelihood or a forward + reverse AIS bracket), "
+                                            "which gets a quarter of the training's estimated cost (at least 10 s); "
+                                            "0 turns it off.")
     sampling_auto_pt_chains: int = Field(64, ge=1, description="sampler='auto' (parallel tempering): at most this "
                                          "many chains, thinned to collect the samples.")
     max_hidden: int = Field(10_000, description="Hidden units in one model.")

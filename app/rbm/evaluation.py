@@ -3,20 +3,29 @@
 Per-epoch metrics stay cheap; this runs once per finished model, within a time budget:
 
 1. **Equilibrium samples.** Parallel tempering (:mod:`app.rbm.tempering`) from the training run's
-   persistent chains when there are any (else random starts), towards the data's base rate. The
-   mean free energy of these samples is reported beside the data's: a model whose own samples sit
-   far below the data in free energy has spurious modes, whatever its likelihood says. The final
-   states are returned, so the caller can store them with the model as equilibrium starts.
+   persistent chains when there are any (else random starts), towards the data's base rate, with
+   more replicas for larger models (:func:`evaluation_replicas`) and a burn-in that respaces the
+   ladder from its swap rates. The equilibrium diagnostics (:mod:`app.rbm.diagnostics`) read the
+   run. The mean free energy of these samples is reported beside the data's: a model whose own
+   samples sit far below the data in free energy has spurious modes, whatever its likelihood
+   says. The final states are returned, so the caller can store them as equilibrium starts.
 2. **log Z.** Exact when the enumerated layer is small enough (``exact_bits``), else annealed
-   importance sampling both ways: forward from the base rate (a stochastic lower bound on log Z)
-   and reverse from the PT samples (an upper bound when they are exact model samples; Burda et al.
-   2015). ``n_runs`` and ``n_betas`` are sized to the budget and reported.
+   importance sampling both ways, with at least the betas the size rule asks for
+   (:func:`required_betas`: 10 per unit, so 12,840 for 784x500) and fewer runs when the budget is
+   short: forward from the base rate (a stochastic lower bound on log Z) and reverse from the PT
+   samples, only when they passed the diagnostics (an upper bound needs exact model samples;
+   Burda et al. 2015). Runs and betas are reported.
 3. **Log-likelihood.** ``-F(v) - log Z`` averaged over (a seeded subset of) the train and test
-   rows: with AIS a bracket ``[ll_reverse, ll_forward]`` (forward log Z low => likelihood high).
+   rows. With AIS, :func:`judge_bracket` decides what may be reported: a valid bracket
+   ``[ll_reverse, ll_forward]`` (reverse log Z not below forward beyond the noise) with its width;
+   ``ll_reliable`` only when it is also at most MAX_WIDTH nats wide and ran the rule's betas.
+   Otherwise the likelihoods are ``None`` and ``ll_reason`` says why in words (a 784x500 MNIST
+   model once read -66.8 from an inverted bracket of 1,519 betas, ~20 nats too good).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -39,23 +48,109 @@ WORK_RATE = 5e9
 #: elementwise operations per unit and sweep (draws, sigmoids, compares).
 SWEEP_OVERHEAD, STEP_OVERHEAD, ELEMENTWISE_OPS = 3e-4, 2e-3, 60.0
 #: PT sweeps: between MIN_SWEEPS and MAX_SWEEPS, sized to the sampling share of the budget (from
-#: persistent chains a few hundred suffice; the diagnostics say).
-MIN_SWEEPS, MAX_SWEEPS = 20, 300
+#: persistent chains a few hundred suffice, but a 64x64 Ising model at T=2.5 needed more than 300 for
+#: split R-hat < 1.05; the diagnostics say). The first ADAPT_SHARE of them
+#: are burn-in that respaces the ladder from its swap rates (``TemperedChains.adapt_ladder``).
+MIN_SWEEPS, MAX_SWEEPS, ADAPT_SHARE = 20, 1000, 0.25
+#: PT replicas: 12 for up to REPLICA_UNITS units, growing like sqrt(V + H) above (a pair's swap
+#: rate falls like exp(-c N dbeta^2) with N units), at most MAX_REPLICAS. 784x500: 38.
+BASE_REPLICAS, REPLICA_UNITS, MAX_REPLICAS = 12, 128, 48
 #: Share of the budget for the equilibrium samples; the rest goes to AIS.
 SAMPLE_SHARE = 0.3
 #: Rows of train / test data scored (seeded subset; the mean's standard error is ~F's std / sqrt(n)).
 MAX_ROWS = 5000
+#: AIS size rule: at least BETAS_PER_UNIT x (V + H) intermediate betas (MIN_BETAS .. MAX_BETAS):
+#: forward AIS with too few betas underestimates log Z (a 784x500 MNIST model with 1,519 betas
+#: read ~20 nats too high in likelihood). More when the budget allows, up to max(rule, BUDGET_BETAS).
+BETAS_PER_UNIT, MIN_BETAS, MAX_BETAS, BUDGET_BETAS = 10, 1000, 20000, 10000
+#: AIS runs per direction: RUNS, fewer (down to MIN_RUNS) when the budget cannot pay for the
+#: betas the rule asks for at RUNS ...
+RUNS, MIN_RUNS = 100, 16
+#: ... except that the rule's betas at MIN_RUNS are run when they cost at most OVERRUN x the AIS
+#: share (small models, where per-step overhead, not the runs, sets the cost).
+OVERRUN = 2.0
+#: A bracket is valid when reverse log Z >= forward log Z - (BRACKET_SIGMAS x the combined
+#: standard error + BRACKET_SLACK); reliable when also at most MAX_WIDTH nats wide.
+BRACKET_SIGMAS, BRACKET_SLACK, MAX_WIDTH = 3.0, 0.05, 2.0
+
+
+def required_betas(n_visible: int, n_hidden: int) -> int:
+    """Intermediate betas the AIS size rule asks for (see BETAS_PER_UNIT)."""
+    return int(min(MAX_BETAS, max(MIN_BETAS, BETAS_PER_UNIT * (n_visible + n_hidden))))
+
+
+def evaluation_replicas(n_visible: int, n_hidden: int) -> int:
+    """PT replicas of the evaluation's ladder for a model of this size (see BASE_REPLICAS)."""
+    scale = math.sqrt(max(1.0, (n_visible + n_hidden) / REPLICA_UNITS))
+    return int(min(MAX_REPLICAS, round(BASE_REPLICAS * scale)))
+
+
+@dataclass
+class Bracket:
+    """Verdict on a log Z estimate: ``reliable`` (the likelihood can be reported), ``valid`` (a
+    bracket whose reverse end is not below its forward end), ``width`` in nats and ``reason``
+    (why it is not reliable; ``None`` when it is)."""
+
+    reliable: bool
+    valid: bool
+    width: float | None
+    reason: str | None
+
+
+def judge_bracket(forward: float, forward_std: float, reverse: float | None, reverse_std: float | None, *,
+                  betas: int, betas_needed: int, skipped: str | None = None) -> Bracket:
+    """Is ``[forward, reverse]`` (log Z from forward and reverse AIS) a bracket to report?
+
+    Forward AIS is a stochastic lower bound on log Z; reverse AIS an upper bound only when its
+    starts are exact model samples. So: no reverse run (``skipped`` says why) -> not reliable;
+    reverse below forward by more than the noise -> an inverted, invalid bracket (one side is
+    biased: too few betas, or reverse starts out of equilibrium); a valid bracket is reliable when
+    at most MAX_WIDTH nats wide and run with the betas the size rule asks for.
+    """
+    if reverse is None:
+        why = skipped or "no reverse AIS run"
+        return Bracket(False, False, None, f"{why}; forward AIS alone ({betas:,} betas) gives log Z >= "
+                       f"{forward:.2f} only as a stochastic lower bound, so every likelihood from it is an "
+                       "upper bound, possibly far too high")
+    sd = [s for s in (forward_std, reverse_std) if s is not None and math.isfinite(s)]
+    noise = BRACKET_SIGMAS * math.sqrt(sum(s * s for s in sd)) + BRACKET_SLACK if len(sd) == 2 else math.inf
+    width = reverse - forward
+    if width < -noise:
+        return Bracket(False, False, width, f"inverted bracket: reverse AIS log Z {reverse:.2f} is {-width:.2f} "
+                       f"nats below forward {forward:.2f} (noise {noise:.2f}): at least one side is biased "
+                       f"(forward with too few betas: {betas:,}, rule {betas_needed:,}; or reverse starts "
+                       "out of equilibrium)")
+    if not math.isfinite(noise):
+        return Bracket(False, True, width, "AIS standard errors are not finite (a single run, or degenerate weights)")
+    if betas < betas_needed:
+        return Bracket(False, True, width, f"{betas:,} betas, fewer than the {betas_needed:,} this model's size "
+                       f"needs ({BETAS_PER_UNIT} per unit): the budget did not allow more; an estimate job "
+                       f"(kind `estimate`, n_betas >= {betas_needed}) can run them")
+    if width > MAX_WIDTH:
+        return Bracket(False, True, width, f"bracket {width:.2f} nats wide (more than {MAX_WIDTH})")
+    return Bracket(True, True, width, None)
 
 
 @dataclass
 class Evaluation:
-    """Everything the final evaluation measured (see module docs); ``to_metrics`` flattens it."""
+    """Everything the final evaluation measured (see module docs); ``to_metrics`` flattens it.
+
+    ``ll_*`` are ``None`` unless ``ll_reliable``-worthy as a bracket: exact, or a valid forward /
+    reverse AIS bracket (``ll_*`` the forward end, ``ll_*_reverse`` the reverse end). When not
+    reliable, ``ll_reason`` says why; ``log_z`` / ``log_z_reverse`` keep the raw AIS estimates.
+    """
 
     log_z_method: str
     log_z: float
+    log_z_std: float | None
     log_z_reverse: float | None
+    log_z_reverse_std: float | None
     ais_runs: int | None
     ais_betas: int | None
+    ais_betas_required: int | None
+    ll_reliable: bool
+    ll_reason: str | None
+    ll_bracket_width: float | None
     ll_train: float | None
     ll_train_reverse: float | None
     ll_test: float | None
@@ -92,6 +187,25 @@ def _exact_affordable(model: RBM, exact_bits: int) -> bool:
     return model.exact_bits <= exact_bits
 
 
+def _ais_size(V: int, H: int, seconds: float, work_rate: float) -> tuple[int, int]:
+    """``(runs, betas)`` for AIS both ways in about ``seconds``: the size rule's betas at RUNS runs
+    (more betas if affordable), else fewer runs (>= MIN_RUNS), else the betas MIN_RUNS afford."""
+    need = required_betas(V, H)
+
+    def per_beta(runs: int) -> float:  # two directions, two products per beta
+        return 2 * (2.0 * runs * V * H / work_rate + STEP_OVERHEAD)
+
+    affordable = seconds / per_beta(RUNS)
+    if affordable >= need:
+        return RUNS, int(min(affordable, max(need, BUDGET_BETAS)))
+    runs = int((seconds / need / 2 - STEP_OVERHEAD) * work_rate / (2.0 * V * H))
+    if runs >= MIN_RUNS:
+        return runs, need
+    if need * per_beta(MIN_RUNS) <= OVERRUN * seconds:  # small models: the per-step overhead dominates
+        return MIN_RUNS, need
+    return MIN_RUNS, int(max(2, seconds / per_beta(MIN_RUNS)))
+
+
 def evaluate_model(
     model: RBM,
     train: torch.Tensor,
@@ -101,15 +215,17 @@ def evaluate_model(
     budget_seconds: float = 60.0,
     seed: int = 0,
     exact_bits: int = 20,
-    n_replicas: int = 12,
+    n_replicas: int | None = None,
     n_chains: int = 64,
+    sweeps: int | None = None,
     work_rate: float = WORK_RATE,
 ) -> Evaluation:
     """Evaluate ``model`` on ``train : (N, V)`` (and ``test``) within about ``budget_seconds``.
 
     ``chains : (m, V)`` are start states in the model's equilibrium if known (the persistent
-    chains of its training run). Returns an :class:`Evaluation` whose ``chains`` are the final
-    PT states at beta = 1 ``(n_chains, V)``.
+    chains of its training run). ``n_replicas`` defaults to :func:`evaluation_replicas`,
+    ``sweeps`` (PT sweeps) to what the sampling share of the budget affords. Returns an
+    :class:`Evaluation` whose ``chains`` are the final PT states at beta = 1 ``(n_chains, V)``.
     """
     start = time.perf_counter()
     dev, dt = model.device, model.dtype
@@ -117,16 +233,21 @@ def evaluate_model(
     test = None if test is None else test.to(dev, dt)
     g = torch.Generator(device=dev).manual_seed(seed)
     V, H = model.n_visible, model.n_hidden
+    n_replicas = n_replicas or evaluation_replicas(V, H)
     with torch.no_grad():
-        # 1. equilibrium samples by PT, in blocks of sweeps until the time share or MAX_SWEEPS is spent
+        # 1. equilibrium samples by PT: a burn-in that respaces the ladder, then the sweeps the diagnostics read
         base = base_from_data(model, _rows(train, MAX_ROWS, seed))
         v0 = start_states(model, chains.to(dev, dt) if chains is not None else "random", n_chains, g)
         pt = make_sampler(model, v0, sampler="pt", generator=g, n_replicas=n_replicas, base=base)
         # a fixed number of sweeps sized by a cost model (not a clock), so the stored chains repeat per seed
         rows = n_chains * n_replicas
         sweep_seconds = rows * (2.0 * V * H + ELEMENTWISE_OPS * (V + H)) / work_rate + SWEEP_OVERHEAD
-        sweeps = int(min(MAX_SWEEPS, max(MIN_SWEEPS, budget_seconds * SAMPLE_SHARE / sweep_seconds)))
-        pt.sweep(sweeps)
+        if sweeps is None:
+            sweeps = int(min(MAX_SWEEPS, max(MIN_SWEEPS, budget_seconds * SAMPLE_SHARE / sweep_seconds)))
+        burn = int(sweeps * ADAPT_SHARE) if n_replicas > 2 else 0
+        if burn:
+            pt.adapt_ladder(burn)
+        pt.sweep(sweeps - burn)
         diagnostics = diagnose(pt.free_energy_trace().numpy(), steps=sweeps)
         rates = pt.swap_acceptance
         samples = pt.state.clone()
@@ -137,8 +258,9 @@ def evaluate_model(
         f_test = None if te is None else free_energy_chunked(model, te).double()
 
         # 2. log Z
-        log_z_rev = None
-        runs = betas = None
+        log_z_std = log_z_rev = log_z_rev_std = None
+        runs = betas = need = None
+        verdict = Bracket(True, True, None, None)
         if _exact_affordable(model, exact_bits):
             try:
                 log_z = exact_log_partition(model, max_bits=exact_bits)
@@ -148,22 +270,33 @@ def evaluate_model(
         else:
             method = "ais"
         if method == "ais":
-            left = max(1.0, budget_seconds - (time.perf_counter() - start))
-            runs = 100
-            # two directions, two products per beta
-            step_seconds = 2 * (2.0 * runs * V * H / work_rate + STEP_OVERHEAD)  # both directions
-            betas = int(max(1000, min(10000, left / step_seconds)))
+            need = required_betas(V, H)
+            # what the cost model leaves after the sweeps (not the clock: a busy box must not change the estimate)
+            runs, betas = _ais_size(V, H, max(1.0, budget_seconds - sweeps * sweep_seconds), work_rate)
             fwd = ais_log_partition(model, n_runs=runs, n_betas=betas, generator=g, data=tr)
-            rev = ais_log_partition(model, n_runs=runs, n_betas=betas, generator=g, data=samples, reverse=True,
-                                    base_visible_bias=None if isinstance(model, GaussianRBM) else base.mean)
-            log_z, log_z_rev = fwd.log_z, rev.log_z
+            log_z, log_z_std = fwd.log_z, fwd.log_z_std
+            skipped = None
+            if diagnostics.equilibrated:  # reverse AIS is an upper bound only from exact model samples
+                rev = ais_log_partition(model, n_runs=runs, n_betas=betas, generator=g, data=samples, reverse=True,
+                                        base_visible_bias=None if isinstance(model, GaussianRBM) else base.mean)
+                log_z_rev, log_z_rev_std = rev.log_z, rev.log_z_std
+            else:
+                rhat = "n/a" if diagnostics.rhat is None else f"{diagnostics.rhat:.3f}"
+                low = min((r for r in rates if r == r), default=float("nan"))
+                skipped = (f"reverse AIS skipped: its starts (PT samples, {sweeps} sweeps of {n_replicas} replicas "
+                           f"from the training's chains) failed the equilibrium diagnostics (split R-hat {rhat}, "
+                           f"lowest swap acceptance {low:.3f})")
+            verdict = judge_bracket(log_z, log_z_std, log_z_rev, log_z_rev_std, betas=betas, betas_needed=need,
+                                    skipped=skipped)
 
-        # 3. likelihoods: forward log Z (low) gives the high end of the bracket
+        # 3. likelihoods: forward log Z (low) gives the high end of the bracket; none from an invalid one
         def ll(f: torch.Tensor | None, lz: float | None) -> float | None:
-            return None if f is None or lz is None else float(-f.mean()) - lz
+            return None if f is None or lz is None or not verdict.valid else float(-f.mean()) - lz
 
         return Evaluation(
-            log_z_method=method, log_z=log_z, log_z_reverse=log_z_rev, ais_runs=runs, ais_betas=betas,
+            log_z_method=method, log_z=log_z, log_z_std=log_z_std, log_z_reverse=log_z_rev,
+            log_z_reverse_std=log_z_rev_std, ais_runs=runs, ais_betas=betas, ais_betas_required=need,
+            ll_reliable=verdict.reliable, ll_reason=verdict.reason, ll_bracket_width=verdict.width,
             ll_train=ll(f_train, log_z), ll_train_reverse=ll(f_train, log_z_rev),
             ll_test=ll(f_test, log_z), ll_test_reverse=ll(f_test, log_z_rev),
             free_energy_samples=f_samples, free_energy_data=float(f_train.mean()),

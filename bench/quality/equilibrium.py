@@ -44,6 +44,7 @@ from app.rbm.evaluation import evaluate_model  # noqa: E402
 from app.rbm.likelihood import free_energy_chunked  # noqa: E402
 from app.rbm.partition import exact_log_partition  # noqa: E402
 from app.rbm.sampling import draw_samples  # noqa: E402
+from app.worker.kinds.train import evaluation_budget  # noqa: E402
 from app.worker.training import build_run  # noqa: E402
 
 ISING_T = {"ising-2.0": 2.0, "ising-2.5": 2.5, "ising-tc": 2.269185314213022}
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--training", default="{}", help="job options beyond the defaults, as JSON")
     ap.add_argument("--hidden", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--eval-seconds", type=float, default=Settings().final_evaluation_seconds)
+    ap.add_argument("--eval-seconds", type=float, default=None,
+                    help="final evaluation budget; default: the train runner's (evaluation_budget)")
     args = ap.parse_args(argv)
     name, params, hidden = CASES[args.case]
     hidden = args.hidden or hidden
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     test_t = None if data.test is None else torch.from_numpy(np.asarray(data.test, dtype=np.float32))
     sub = lambda t, n: None if t is None else t[torch.randperm(t.shape[0], generator=torch.Generator().manual_seed(1))[:n]]  # noqa: E731
     ev = evaluate_model(model, sub(train_t, 5000), sub(test_t, 5000), chains=run.trainer.persistent_chains(),
-                        budget_seconds=args.eval_seconds, seed=args.seed)
+                        budget_seconds=args.eval_seconds or evaluation_budget(run.trainer, Settings()), seed=args.seed)
     out: dict = {"case": args.case, "hidden": hidden, "training": training,
                  "resolved": {"method": cfg.method, "epochs": cfg.epochs, "batch_size": cfg.batch_size,
                               "n_chains": cfg.n_chains, "n_replicas": cfg.n_replicas, "k": cfg.k},

@@ -25,8 +25,10 @@ log = logging.getLogger(__name__)
 _EVAL_ROWS = 5000
 #: The final evaluation gets at most this share of the training's estimated time (and at least
 #: _EVAL_MIN_SECONDS, at most RBM_FINAL_EVALUATION_SECONDS): a 5 s digits job is not made to wait a
-#: minute for its bracket. Estimated from a cost model, not a clock, so a seed repeats its chains.
-_EVAL_SHARE, _EVAL_MIN_SECONDS = 0.25, 5.0
+#: minute for its bracket, and a 784x500 MNIST job gets the ~7 minutes its AIS size rule needs
+#: (12,840 betas; app.rbm.evaluation). Estimated from a cost model, not a clock, so a seed repeats
+#: its chains. 10 s: a 64x64 model's 1,280 betas at 100 runs.
+_EVAL_SHARE, _EVAL_MIN_SECONDS = 0.25, 10.0
 
 
 def _subset(rows, seed: int) -> torch.Tensor | None:
