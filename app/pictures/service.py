@@ -74,7 +74,8 @@ def filter_images(row: Model, model: RBM | DBN, n: int) -> np.ndarray:
     h, w = image_shape(row)
     if isinstance(model, DBN):
         model = model.layers[0]
-    weight = model.weight.detach().double().cpu().numpy()  # [V, H]
+    # [V, H]; a whitened gaussian's weights rotated back to pixels (each hidden unit's shift of E[v|h])
+    weight = model.from_basis(model.weight.detach().T).T.double().cpu().numpy()
     return weight[:, : min(n, model.n_hidden)].T.reshape(-1, h, w)
 
 

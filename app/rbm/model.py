@@ -60,6 +60,15 @@ SCALE_FLOOR = 0.1
 #: lit once in 10,000 images sits ~50 scales out) from blowing sigma up and then 1/sigma^2 down.
 SIGMA_FLOOR = 0.02
 SIGMA_CEILING = 2.0
+#: Whitening (``standardize="whiten"``, :meth:`GaussianRBM.init_random`): the start of sigma in
+#: standard (whitened) units. At sigma = 1 and W ~ 0 a whitened model is the data's full-covariance
+#: Gaussian, a stationary point of the likelihood that learned sigma makes attracting (white data:
+#: no covariance left for W to explain), so training stays there (dequantised digits: W norm 0.1
+#: after 1,000 epochs, test LL = the Gaussian's); a start below 1 leaves excess variance for W to
+#: explain (bench/README.md; with the whitened sigma step, app.rbm.training).
+WHITEN_SIGMA_START = 0.3
+#: ``|R^T R - I|`` above this refuses a stored rotation: log p assumes ``|det R| = 1``.
+_ROTATION_TOLERANCE = 1e-4
 
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
 
@@ -177,6 +186,25 @@ class RBM:
     def from_standard_units(self, z: torch.Tensor) -> torch.Tensor:
         """Inverse of :meth:`to_standard_units`: ``(n, V)`` -> ``(n, V)`` in the user's units."""
         return z
+
+    # ------------------------------------------------------------------ basis
+    def in_basis(self) -> RBM:
+        """The model whose stored tensors and methods share one set of units: ``self`` (same tensors).
+
+        A whitened :class:`GaussianRBM` stores its tensors over rotated coordinates ``y = v R``;
+        it returns a model without the rotation over ``y`` (sharing the tensors). Samplers, AIS and
+        tempering bases, which read the tensors directly, run there; :meth:`to_basis` /
+        :meth:`from_basis` carry states across.
+        """
+        return self
+
+    def to_basis(self, v: torch.Tensor) -> torch.Tensor:
+        """``v`` in the units of :meth:`in_basis` (here unchanged): ``(n, V)`` -> ``(n, V)``."""
+        return v
+
+    def from_basis(self, y: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`to_basis`: ``(n, V)`` -> ``(n, V)`` in the user's units."""
+        return y
 
     # ---------------------------------------------------------------- inputs
     def validate_input(self, v: torch.Tensor) -> None:
@@ -329,6 +357,18 @@ class GaussianRBM(RBM):
     returns the user's units, and ``Z' = Z prod_i c_i``: ``-F'(v) - log Z'`` is
     ``log p_z(z(v)) - sum_i log c_i``, a density in the user's units with the Jacobian in it.
     :meth:`in_standard_units` gives the ``z``-unit model that training updates.
+
+    Whitening. ``visible_rotation R`` (``(V, V)`` orthogonal, or ``None``; only with a
+    standardisation) rotates the data to its principal axes first: ``y = v R``, then
+    ``z = (y - m) / c`` as above with ``m``, ``c`` (and every stored parameter) in ``y`` units.
+    With ``c`` the principal components' spreads (floored by :func:`feature_scale`'s rule), ``z``
+    is the data whitened (PCA), and the model over ``v`` is a GB-RBM whose visible conditionals
+    ``v | h ~ N((a + W h) R^T, R diag(s^2) R^T)`` have a *full* covariance; with ``W = 0`` and
+    ``s = c`` it is exactly the data's full-covariance Gaussian. Since ``|det R| = 1`` the
+    density needs no further Jacobian: ``log Z`` of the stored (``y``-unit) tensors is ``log Z``
+    in ``v`` units. The model's own methods take and return ``v``; code that reads the tensors
+    directly (samplers, AIS, tempering bases) runs on :meth:`in_basis` with states carried by
+    :meth:`to_basis` / :meth:`from_basis`.
     """
 
     visible_type: ClassVar[str] = "gaussian"
@@ -345,36 +385,63 @@ class GaussianRBM(RBM):
         log_sigma: torch.Tensor,
         visible_offset: torch.Tensor | None = None,
         visible_scale: torch.Tensor | None = None,
+        visible_rotation: torch.Tensor | None = None,
     ) -> None:
         super().__init__(weight, visible_bias, hidden_bias)
         self.log_sigma = log_sigma
         if (visible_offset is None) != (visible_scale is None):
             raise ValueError("give both visible_offset and visible_scale, or neither")
+        if visible_rotation is not None and visible_scale is None:
+            raise ValueError("visible_rotation needs a standardisation (visible_offset, visible_scale)")
         self.visible_offset = visible_offset
         self.visible_scale = visible_scale
+        self.visible_rotation = visible_rotation
 
     @property
     def standardized(self) -> bool:
         """Whether a standardisation ``(visible_offset, visible_scale)`` is attached."""
         return self.visible_scale is not None
 
+    @property
+    def whitened(self) -> bool:
+        """Whether a rotation to principal axes is attached (see the class docs)."""
+        return self.visible_rotation is not None
+
     def _constructor_tensors(self) -> dict[str, torch.Tensor]:
         out = self.parameters()
         if self.standardized:
             out.update(visible_offset=self.visible_offset, visible_scale=self.visible_scale)
+        if self.whitened:
+            out["visible_rotation"] = self.visible_rotation
         return out
 
+    def in_basis(self) -> GaussianRBM:
+        """``self``, or for a whitened model the same tensors without the rotation: the model over
+        ``y = v R`` (see :meth:`RBM.in_basis`)."""
+        if not self.whitened:
+            return self
+        return GaussianRBM(self.weight, self.visible_bias, self.hidden_bias, self.log_sigma,
+                           self.visible_offset, self.visible_scale)
+
+    def to_basis(self, v: torch.Tensor) -> torch.Tensor:
+        """``y = v R`` (``v`` itself when not whitened): ``(n, V)`` -> ``(n, V)``."""
+        return v if self.visible_rotation is None else v @ self.visible_rotation.to(v.dtype)
+
+    def from_basis(self, y: torch.Tensor) -> torch.Tensor:
+        """``v = y R^T`` (``y`` itself when not whitened): ``(n, V)`` -> ``(n, V)``."""
+        return y if self.visible_rotation is None else y @ self.visible_rotation.to(y.dtype).T
+
     def to_standard_units(self, v: torch.Tensor) -> torch.Tensor:
-        """``z = (v - m) / c``: ``(n, V)`` -> ``(n, V)`` (``v`` itself when not standardised)."""
+        """``z = (v R - m) / c``: ``(n, V)`` -> ``(n, V)`` (``v`` itself when not standardised)."""
         if not self.standardized:
             return v
-        return (v - self.visible_offset).div_(self.visible_scale)
+        return (self.to_basis(v) - self.visible_offset).div_(self.visible_scale)
 
     def from_standard_units(self, z: torch.Tensor) -> torch.Tensor:
-        """``v = m + c z``: ``(n, V)`` -> ``(n, V)`` (``z`` itself when not standardised)."""
+        """``v = (m + c z) R^T``: ``(n, V)`` -> ``(n, V)`` (``z`` itself when not standardised)."""
         if not self.standardized:
             return z
-        return torch.addcmul(self.visible_offset, z, self.visible_scale)
+        return self.from_basis(torch.addcmul(self.visible_offset, z, self.visible_scale))
 
     def in_standard_units(self) -> GaussianRBM:
         """The equivalent model over ``z = (v - m) / c`` (new tensors), or ``self``."""
@@ -412,7 +479,7 @@ class GaussianRBM(RBM):
         ``sigma_i = c_i`` for a near-constant unit (``std_i`` below the floor), which then
         neither collapses nor dominates log p.
         """
-        scale, near_constant = feature_scale(data, self.n_visible)
+        scale, near_constant = feature_scale(self.to_basis(_as_2d(data, self.n_visible)), self.n_visible)
         log_c = torch.log(scale)
         if self.standardized:
             log_c = log_c - torch.log(self.visible_scale.to(torch.float64))
@@ -432,7 +499,7 @@ class GaussianRBM(RBM):
         sigma: float | torch.Tensor | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
-        standardize: bool = True,
+        standardize: bool | str = True,
     ) -> GaussianRBM:
         """Weights ``0.01 * N(0, 1)``, hidden bias 0, visible bias = data mean.
 
@@ -442,7 +509,24 @@ class GaussianRBM(RBM):
         starts, in standard units, at ``a = 0``, ``sigma = 1`` (i.e. ``a`` = data
         mean, ``sigma`` = data scale in the user's units). Without it, data
         stds are floored at 1e-3 so constant columns stay finite.
+
+        ``standardize="whiten"`` (with ``data``): rotate to the data's principal axes first
+        (:func:`principal_axes`, attached as ``visible_rotation``), then standardise the components
+        as above, so the standard units are the whitened data; sigma starts at
+        :data:`WHITEN_SIGMA_START` there unless ``sigma`` is given.
         """
+        if standardize not in (True, False, "whiten"):
+            raise ValueError(f"standardize must be true, false or 'whiten', got {standardize!r}")
+        if standardize == "whiten" and data is not None:
+            d = _as_2d(data, n_visible)
+            rotation = principal_axes(d, n_visible)
+            y = d @ rotation.to(device=d.device, dtype=d.dtype if d.is_floating_point() else torch.float64)
+            if sigma is None:
+                sigma = WHITEN_SIGMA_START * feature_scale(y, n_visible)[0].cpu()
+            inner = cls.init_random(n_visible, n_hidden, generator=generator, data=y, sigma=sigma, device=device,
+                                    dtype=dtype, standardize=True)
+            kw = {"device": inner.device, "dtype": dtype}
+            return cls(*inner._constructor_tensors().values(), visible_rotation=rotation.to(**kw))
         if standardize and data is not None:
             offset = _data_mean(data, n_visible)
             scale, _ = feature_scale(data, n_visible, offset)
@@ -487,24 +571,28 @@ class GaussianRBM(RBM):
         out["visible_log_sigma"] = self.log_sigma
         if self.standardized:
             out.update(visible_offset=self.visible_offset, visible_scale=self.visible_scale)
+        if self.whitened:
+            out["visible_rotation"] = self.visible_rotation
         return out
 
     def _scale_visible(self, v: torch.Tensor) -> torch.Tensor:
-        return v * torch.exp(-2.0 * self.log_sigma)
+        return self.to_basis(v) * torch.exp(-2.0 * self.log_sigma)
 
     def _visible_energy(self, v: torch.Tensor) -> torch.Tensor:
-        return (((v - self.visible_bias) * torch.exp(-self.log_sigma)) ** 2).sum(dim=1) * 0.5
+        return (((self.to_basis(v) - self.visible_bias) * torch.exp(-self.log_sigma)) ** 2).sum(dim=1) * 0.5
 
     def visible_mean(self, h: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-        """``E[v | h] = a + W h`` (independent of beta): ``(n, H)`` -> ``(n, V)``."""
-        return torch.addmm(self.visible_bias, h, self.weight.T)
+        """``E[v | h] = a + W h`` (independent of beta; rotated back ``(a + W h) R^T`` when whitened):
+        ``(n, H)`` -> ``(n, V)``."""
+        return self.from_basis(torch.addmm(self.visible_bias, h, self.weight.T))
 
     def sample_visible(self, h: torch.Tensor, generator: torch.Generator, beta: float = 1.0) -> torch.Tensor:
-        """Draw ``v ~ N(a + W h, s^2 / beta)``: ``(n, H)`` -> ``(n, V)``."""
-        mean = self.visible_mean(h)
+        """Draw ``v ~ N(a + W h, s^2 / beta)`` (in the basis ``y``, then rotated back when
+        whitened): ``(n, H)`` -> ``(n, V)``."""
+        mean = torch.addmm(self.visible_bias, h, self.weight.T)
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         std = self.sigma if beta == 1.0 else self.sigma / math.sqrt(beta)
-        return noise.mul_(std).add_(mean)
+        return self.from_basis(noise.mul_(std).add_(mean))
 
 
 VISIBLE_TYPES: dict[str, type[RBM]] = {"bernoulli": BernoulliRBM, "gaussian": GaussianRBM}
@@ -515,7 +603,8 @@ def model_from_tensors(tensors: Mapping[str, torch.Tensor], visible_type: str) -
 
     ``tensors`` must hold exactly ``weight (V, H)``, ``visible_bias (V,)``,
     ``hidden_bias (H,)`` and, for ``"gaussian"``, ``visible_log_sigma (V,)`` (plus, for a
-    standardised model, both ``visible_offset (V,)`` and ``visible_scale (V,)``, scale > 0);
+    standardised model, both ``visible_offset (V,)`` and ``visible_scale (V,)``, scale > 0; for a
+    whitened one also ``visible_rotation (V, V)``, orthogonal);
     all float32 or all float64, all finite, all on one device. Raises
     :class:`InvalidWeights` with a message naming the offending tensor.
     """
@@ -528,6 +617,8 @@ def model_from_tensors(tensors: Mapping[str, torch.Tensor], visible_type: str) -
         expected.add("visible_log_sigma")
         if "visible_offset" in tensors or "visible_scale" in tensors:  # standardisation: both or neither
             expected |= {"visible_offset", "visible_scale"}
+        if "visible_rotation" in tensors:  # whitening: a rotation on top of a standardisation
+            expected |= {"visible_offset", "visible_scale", "visible_rotation"}
     names = set(tensors)
     missing, extra = sorted(expected - names), sorted(names - expected)
     if missing or extra:
@@ -550,7 +641,8 @@ def model_from_tensors(tensors: Mapping[str, torch.Tensor], visible_type: str) -
         raise InvalidWeights(f"'weight' must have shape (n_visible, n_hidden), got {tuple(w.shape)}")
     n_visible, n_hidden = int(w.shape[0]), int(w.shape[1])
     shapes = {"visible_bias": (n_visible,), "hidden_bias": (n_hidden,), "visible_log_sigma": (n_visible,),
-              "visible_offset": (n_visible,), "visible_scale": (n_visible,)}
+              "visible_offset": (n_visible,), "visible_scale": (n_visible,),
+              "visible_rotation": (n_visible, n_visible)}
     for name in sorted(expected - {"weight"}):
         t = tensors[name]
         if tuple(t.shape) != shapes[name]:
@@ -569,11 +661,18 @@ def model_from_tensors(tensors: Mapping[str, torch.Tensor], visible_type: str) -
             raise InvalidWeights(f"tensor {name!r} contains NaN or infinite values")
     if "visible_scale" in expected and not bool((tensors["visible_scale"] > 0).all()):
         raise InvalidWeights("tensor 'visible_scale' must be positive (it divides the data)")
+    if "visible_rotation" in expected:
+        r = tensors["visible_rotation"].to(torch.float64)
+        off = float((r.T @ r - torch.eye(n_visible, dtype=torch.float64, device=r.device)).abs().max())
+        if off > _ROTATION_TOLERANCE:
+            raise InvalidWeights(f"tensor 'visible_rotation' must be orthogonal (R^T R = I; off by {off:.2g}): "
+                                 "densities assume |det R| = 1")
     weight = tensors["weight"].contiguous()
     a = tensors["visible_bias"].contiguous()
     b = tensors["hidden_bias"].contiguous()
     if visible_type == "gaussian":
-        extra = [tensors[n].contiguous() for n in ("visible_offset", "visible_scale") if n in expected]
+        extra = [tensors[n].contiguous() for n in ("visible_offset", "visible_scale", "visible_rotation")
+                 if n in expected]
         return GaussianRBM(weight, a, b, tensors["visible_log_sigma"].contiguous(), *extra)
     return BernoulliRBM(weight, a, b)
 
@@ -636,6 +735,22 @@ def feature_scale(
     floor = SCALE_FLOOR * ref if ref > 0 else 1.0
     near_constant = std < floor
     return torch.where(near_constant, torch.full_like(std, floor), std), near_constant
+
+
+def principal_axes(data: torch.Tensor, n_visible: int) -> torch.Tensor:
+    """Eigenvectors of the data's covariance as the columns of an orthogonal ``(V, V)`` float64
+    matrix, by decreasing variance, each signed so its largest entry is positive (the same data
+    gives the same rotation). ``data : (n, V)``; one row gives the identity."""
+    d = _as_2d(data, n_visible)
+    if d.shape[0] < 2:
+        return torch.eye(n_visible, dtype=torch.float64, device=d.device)
+    mean = _data_mean(d, n_visible).to(d.device)
+    cov = sum((c := b.to(torch.float64) - mean).T @ c for b in _row_blocks(d)) / (d.shape[0] - 1)
+    _, vectors = torch.linalg.eigh(cov)
+    vectors = vectors.flip(1)
+    pick = vectors.abs().argmax(dim=0)
+    signs = torch.sign(vectors[pick, torch.arange(n_visible, device=d.device)])
+    return (vectors * torch.where(signs == 0, 1.0, signs)).contiguous()
 
 
 def _data_std(data: torch.Tensor, n_visible: int, mean: torch.Tensor) -> torch.Tensor:

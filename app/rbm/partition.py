@@ -268,11 +268,20 @@ def ais_base(model: RBM, *, base_visible_bias: torch.Tensor | None = None,
     Base model: no weights and, for bernoulli, visible bias ``base_visible_bias`` or else the
     clipped log-odds of ``data``'s mean, else 0; for gaussian, mean ``base_visible_bias`` or
     ``data``'s mean or the model's ``a``, and std ``data``'s std (floored at 1e-3) or the model's sigma.
+    ``data`` and ``base_visible_bias`` are in the user's units; a whitened model's path runs over its
+    basis (:meth:`~app.rbm.model.RBM.in_basis`), and :func:`ais_reverse` carries its starts there.
     """
     if data is not None:
         model.validate_input(data)
         if data.shape[0] < 1:
             raise InvalidInput("data must contain at least one row")
+        data = model.to_basis(data)
+    # a whitened model anneals over its basis (RBM.in_basis; |det R| = 1, so log Z is the same);
+    # data, base_visible_bias (a gaussian mean) and reverse-AIS starts are carried there
+    user, model = model, model.in_basis()
+    if base_visible_bias is not None and user is not model:
+        base_visible_bias = user.to_basis(torch.as_tensor(base_visible_bias, device=model.device,
+                                                          dtype=model.dtype).reshape(1, -1))[0]
     dev = model.device
     d64 = None if data is None else data.to(device=dev, dtype=torch.float64)
     base_sigma = None
@@ -295,7 +304,9 @@ def ais_base(model: RBM, *, base_visible_bias: torch.Tensor | None = None,
         base_mean = torch.zeros(model.n_visible, device=dev, dtype=torch.float64)
     if base_mean.shape != (model.n_visible,):
         raise InvalidInput(f"base_visible_bias must have shape ({model.n_visible},)")
-    return _AnnealedPath(model, base_mean, base_sigma)
+    path = _AnnealedPath(model, base_mean, base_sigma)
+    path.user_model = user
+    return path
 
 
 def _schedule(n_betas: int, betas: torch.Tensor | None) -> list[float]:
@@ -344,6 +355,7 @@ def ais_reverse(path: _AnnealedPath, *, n_runs: int, schedule: list[float], gene
     taken as approximate model samples after ``burn_in`` Gibbs sweeps, annealed from beta = 1 to 0.
     It estimates ``1 / Z``: a stochastic *upper* bound when the starts really follow the model."""
     model = path.m
+    data = getattr(path, "user_model", model).to_basis(data.to(device=model.device, dtype=model.dtype))
     with torch.no_grad():
         K = len(schedule) - 1
         log_w = torch.zeros(n_runs, device=model.device, dtype=torch.float64)

@@ -142,7 +142,7 @@ def random_visible(model: RBM, n: int, generator: torch.Generator) -> torch.Tens
     kw = {"device": model.device, "dtype": model.dtype}
     if isinstance(model, GaussianRBM):
         z = torch.empty((n, model.n_visible), **kw).normal_(generator=generator)
-        return z.mul_(model.sigma).add_(model.visible_bias)
+        return model.from_basis(z.mul_(model.sigma).add_(model.visible_bias))
     u = torch.empty((n, model.n_visible), **kw).uniform_(generator=generator)
     return torch.lt(u, 0.5, out=u)
 
@@ -162,9 +162,9 @@ def gibbs(
     model.validate_input(v0)
     check_generator(model, generator)
     with torch.no_grad():
-        chains = GibbsChains(model, v0.shape[0], generator=generator, beta=beta)
-        chains.v.copy_(v0)
-        return chains.sweep(int(steps))
+        chains = GibbsChains(model.in_basis(), v0.shape[0], generator=generator, beta=beta)
+        chains.v.copy_(model.to_basis(v0))
+        return model.from_basis(chains.sweep(int(steps)))
 
 
 class _Metropolis:
@@ -299,9 +299,9 @@ def metropolis(
     model.validate_input(v0)
     check_generator(model, generator)
     with torch.no_grad():
-        mh = _Metropolis(model, v0, generator, beta, step_size)
+        mh = _Metropolis(model.in_basis(), model.to_basis(v0), generator, beta, step_size)
         mh.sweep(int(sweeps))
-        return mh.v, mh.acceptance_rate
+        return model.from_basis(mh.v), mh.acceptance_rate
 
 
 #: Chains whose free energy is traced for the diagnostics (more only adds precision).
@@ -344,6 +344,30 @@ def start_states(model: RBM, init: Literal["random"] | torch.Tensor, n_chains: i
     return init[idx]
 
 
+class InBasis:
+    """A sampler running in a model's basis (:meth:`~app.rbm.model.RBM.in_basis`) seen in the
+    user's units: ``state`` rotated back, ``sweep`` returns it; free energies are the same in both
+    (the rotation has ``|det| = 1``); any other attribute (``swap_acceptance``, ``adapt_ladder``,
+    ...) is the inner sampler's."""
+
+    def __init__(self, model: RBM, inner: Sampler) -> None:
+        self.user_model, self.inner = model, inner
+
+    def sweep(self, steps: int = 1) -> torch.Tensor:
+        self.inner.sweep(steps)
+        return self.state
+
+    @property
+    def state(self) -> torch.Tensor:
+        return self.user_model.from_basis(self.inner.state)
+
+    def free_energy_trace(self) -> torch.Tensor:
+        return self.inner.free_energy_trace()
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
 def make_sampler(
     model: RBM,
     v0: torch.Tensor,
@@ -357,7 +381,17 @@ def make_sampler(
     trace_rows: int = DEFAULT_TRACE_ROWS,
 ) -> Sampler:
     """One of the three samplers, started at ``v0 : (n_chains, V)`` (every replica of a PT chain
-    starts there). ``pt`` uses ``betas`` or ``default_betas(n_replicas, beta)``."""
+    starts there). ``pt`` uses ``betas`` or ``default_betas(n_replicas, beta)``.
+
+    A model whose tensors are in other units than its inputs (a whitened gaussian,
+    :meth:`~app.rbm.model.RBM.in_basis`) gets the sampler of :meth:`in_basis` behind
+    :class:`InBasis`: ``v0`` and ``state`` stay in the user's units, ``base`` is in the basis's.
+    """
+    inner = model.in_basis()
+    if inner is not model:
+        return InBasis(model, make_sampler(inner, model.to_basis(v0), sampler=sampler, generator=generator,
+                                           beta=beta, n_replicas=n_replicas, betas=betas, base=base,
+                                           trace_rows=trace_rows))
     n = v0.shape[0]
     if sampler == "gibbs":
         ch = GibbsChains(model, n, generator=generator, beta=beta, trace_rows=trace_rows)
@@ -407,7 +441,8 @@ def draw_samples(
     twice during the first quarter of the burn-in so that neighbouring pairs swap
     about equally often (:meth:`~app.rbm.tempering.TemperedChains.adapt_ladder`).
     The free energy of the first ``trace_rows`` chains is traced at every sweep
-    for the diagnostics.
+    for the diagnostics. ``base`` is in the units of :meth:`~app.rbm.model.RBM.in_basis` (see
+    :func:`make_sampler`), as :func:`~app.rbm.tempering.base_from_data` gives it.
     """
     if n_samples < 1:
         raise InvalidInput(f"n_samples must be at least 1, got {n_samples}")

@@ -60,7 +60,8 @@ def base_from_data(model: RBM, data: torch.Tensor) -> TemperingBase:
     the pixel means and stds (gaussian). Computed in float64, returned in the model dtype."""
     if data.dim() != 2 or data.shape[1] != model.n_visible or data.shape[0] < 1:
         raise InvalidInput(f"base data must have shape (n, {model.n_visible}), got {tuple(data.shape)}")
-    d = data.to(device=model.device, dtype=torch.float64)
+    # in the tensors' own units (RBM.in_basis: a whitened model's rotated ones), where chains run
+    d = model.to_basis(data.to(device=model.device, dtype=torch.float64))
     mean = d.mean(dim=0)
     kw = {"dtype": model.dtype}
     if isinstance(model, GaussianRBM):

@@ -70,6 +70,11 @@ _CENTERING_SLIDE = 0.01
 _DIVERGED_ABOVE = 1e12
 #: Default ``sigma_learning_rate / learning_rate`` (log sigma has its own step size, Cho et al. 2011).
 _SIGMA_LR_RATIO = 0.1
+#: The same for a whitened model (``GaussianRBM.whitened``): its sigma starts below the whitened
+#: data's spread of 1 and must stay there while W grows out of the full-covariance Gaussian; at 0.1
+#: sigma won that race in 5 of 8 dequantised-digits runs (test LL stuck at the Gaussian's 50.1), at
+#: 0.01 W won in all 4 (53.3-53.6; bench/README.md).
+_WHITEN_SIGMA_LR_RATIO = 0.01
 
 
 @dataclass
@@ -290,7 +295,8 @@ class Trainer:
         self.user_model = model
         self._log_sigma_bounds = model.log_sigma_bounds(data) if self.learn_sigma else None
         sigma_lr = config.sigma_learning_rate
-        self._sigma_lr_ratio = _SIGMA_LR_RATIO if sigma_lr is None else sigma_lr / config.learning_rate
+        default_ratio = _WHITEN_SIGMA_LR_RATIO if getattr(model, "whitened", False) else _SIGMA_LR_RATIO
+        self._sigma_lr_ratio = default_ratio if sigma_lr is None else sigma_lr / config.learning_rate
         self.model = model = model.in_standard_units()
         self.data = data = self.user_model.to_standard_units(data)
 
@@ -648,7 +654,7 @@ class Trainer:
                     f"{sig_lr:.3g}) or set learn_sigma to false")
         if not self.user_model.standardized and bool(((peak > 10.0) | (spread > 10.0) | (spread < 0.1)).any()):
             return (f"{what} ({units_txt}): the data is not standardised and these units' values are on a "
-                    f"scale the step sizes do not suit; set model.standardize to true (the default) or "
+                    f"scale the step sizes do not suit; set model.standardize to 'whiten' (the default) or true, or "
                     f"rescale the data")
         return f"{what} ({units_txt}; in the trained units); {lr_hint}"
 

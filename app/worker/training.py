@@ -51,7 +51,7 @@ def build_run(model_spec: dict[str, Any], training: dict[str, Any], train: np.nd
     cls = MODEL_CLASSES[model_spec["visible"]]
     extra = {"sigma": model_spec["sigma"]} if model_spec["visible"] == "gaussian" and model_spec.get("sigma") else {}
     if model_spec["visible"] == "gaussian":
-        extra["standardize"] = model_spec.get("standardize", True)
+        extra["standardize"] = model_spec.get("standardize", True)  # specs stored before "whiten" mean true
     model = cls.init_random(data.shape[1], model_spec["n_hidden"], generator=generator, data=data,
                             device=device, **extra)
     return TrainingRun(Trainer(model, data, config, validation=val), model)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 from safetensors.numpy import load as st_load_np
 
@@ -29,9 +30,11 @@ def test_dequantize_without_real_values_is_a_422(client):
     assert "binarize" in error_of(client.post("/v1/datasets/builtin", json=body), 422)
 
 
-def test_gaussian_job_with_defaults_answers_in_the_data_units(client, worker):
+@pytest.mark.parametrize("standardize", [None, True], ids=["default-whiten", "diagonal"])
+def test_gaussian_job_with_defaults_answers_in_the_data_units(client, worker, standardize):
     ds = _dequantised_digits(client)
-    job = train_model(client, worker, ds["id"], model={"visible": "gaussian", "n_hidden": 6}, epochs=3)
+    spec = {"visible": "gaussian", "n_hidden": 6, **({} if standardize is None else {"standardize": standardize})}
+    job = train_model(client, worker, ds["id"], model=spec, epochs=3)
     assert job["training"]["epochs"] == 3
     model_id = job["model_id"]
     blob = client.get(f"/v1/models/{model_id}/weights").content
@@ -40,18 +43,25 @@ def test_gaussian_job_with_defaults_answers_in_the_data_units(client, worker):
     m, c = t["visible_offset"].astype(np.float64), t["visible_scale"].astype(np.float64)
     W, a, b = (t[k].astype(np.float64) for k in ("weight", "visible_bias", "hidden_bias"))
     s = np.exp(t["visible_log_sigma"].astype(np.float64))
+    # whitened by default: the parameters are over y = v R (R orthogonal, the data's principal axes)
+    R = t["visible_rotation"].astype(np.float64) if standardize is None else np.eye(64)
+    assert ("visible_rotation" in t) == (standardize is None)
+    np.testing.assert_allclose(R.T @ R, np.eye(64), atol=1e-5)
     # the data's mean and std (test split excluded) are the stored standardisation
     rows = ok(client.post(f"/v1/models/{model_id}/samples", json={"n_samples": 200, "steps": 50, "seed": 1}))
     x = np.asarray(rows["samples"], dtype=np.float64)
     assert 0.2 < x.mean() < 0.6  # data units (pixels in (0, 1)), not standard units (mean 0)
-    assert np.all((0.0 < m) & (m < 1.0)) and np.all(c > 0)
-    # free energy in numpy from the exported (user-unit) parameters
+    pixel_mean = m @ R.T
+    assert np.all((0.0 < pixel_mean) & (pixel_mean < 1.0)) and np.all(c > 0)
+    # free energy in numpy from the exported parameters
     v = x[:5]
+    y = v @ R
     inv_var = 1.0 / s ** 2
-    f_np = 0.5 * (((v - a) ** 2) * inv_var).sum(1) - np.logaddexp(0, b + (v * inv_var) @ W).sum(1)
+    f_np = 0.5 * (((y - a) ** 2) * inv_var).sum(1) - np.logaddexp(0, b + (y * inv_var) @ W).sum(1)
     f_api = ok(client.post(f"/v1/models/{model_id}/free-energy", json={"data": v.tolist()}))["free_energy"]
     np.testing.assert_allclose(f_api, f_np, rtol=1e-4, atol=1e-3)
-    # log Z by enumerating the 2^6 hidden states in numpy: the Jacobian is in it (parameters in data units)
+    # log Z by enumerating the 2^6 hidden states in numpy: the Jacobian is in it (parameters in data units;
+    # the rotation has |det R| = 1)
     hs = ((np.arange(64)[:, None] >> np.arange(6)) & 1).astype(np.float64)
     wh = hs @ W.T
     log_z_np = np.logaddexp.reduce(hs @ b + ((wh ** 2 + 2 * a * wh) * 0.5 * inv_var).sum(1)) \

@@ -27,9 +27,11 @@ class ModelSpec(BaseModel):
     n_hidden: int = Field(ge=1, description="Number of hidden units (limit: RBM_MAX_HIDDEN).", examples=[64])
     sigma: float | None = Field(None, gt=0, le=1e6, description="Gaussian only: fixed sigma for every visible unit; "
                                 "default: each unit's standard deviation in the training data.")
-    standardize: bool = Field(True, description="Gaussian only: learn each unit's mean and scale from the "
-                              "training data and train in those standard units; the model still takes and returns "
-                              "values (and densities) in the data's own units. false: train on the raw values.")
+    standardize: bool | Literal["whiten"] = Field(
+        "whiten", description="Gaussian only. whiten (the default): rotate the data to its principal axes and "
+        "scale each component to unit spread (PCA whitening, learned from the training data), so the model's "
+        "visible conditionals have a full covariance; true: each unit's own mean and scale only; false: train on "
+        "the raw values. Either way the model takes and returns values (and densities) in the data's own units.")
 
 
 class TrainingOptions(BaseModel):
@@ -58,7 +60,7 @@ class TrainingOptions(BaseModel):
                                      "ascent; default (null): on for gaussian models.")
     sigma_learning_rate: float | None = Field(_D.sigma_learning_rate, gt=0, le=10, description="Gaussian only: "
                                               "step size of log sigma (same schedule); default (null): "
-                                              "learning_rate times the measured default ratio.")
+                                              "learning_rate times the measured default ratio (0.1; 0.01 for a whitened model).")
     seed: int = Field(_D.seed, ge=0, lt=2**63, description="Same seed + same data + same device = same weights.")
     validation_fraction: float = Field(_D.validation_fraction, ge=0, le=0.5, description="Held out for validation metrics.")
     n_chains: int | None = Field(_D.n_chains, ge=1, le=100_000, description="pcd / pt: persistent chains (default: "
