@@ -100,3 +100,33 @@ def test_dbn_job_resumed_mid_second_layer_equals_an_uninterrupted_run(client, ct
     assert set(got) == set(reference) and "layers.1.weight" in got
     for name in reference:
         np.testing.assert_array_equal(got[name], reference[name], err_msg=name)
+
+
+def test_dbn_job_stores_each_layers_resolved_options_with_the_dbn_defaults(client):
+    ds = ok(client.post("/v1/datasets/builtin", json={"builtin": "digits"}), 201)
+    base = {"kind": "dbn", "dataset_id": ds["id"], "model": {"layers": [8, 4]}}
+    job = ok(client.post("/v1/jobs", json=base), 202)
+    spec = ok(client.get(f"/v1/jobs/{job['id']}"))["spec"]
+    assert spec["training"] is None and len(spec["layers_training"]) == 2
+    low, top = spec["layers_training"]
+    assert (low["method"], top["method"]) == ("cd", "pt")
+    assert low["sparsity_target"] == top["sparsity_target"] == 0.1 and low["sparsity_cost"] == 0.1
+    assert low["batch_size"] == top["batch_size"] == ds["n_samples"] // 100  # 17 for 1,797 rows
+    assert low["epochs"] == top["epochs"] == -(-15000 // -(-ds["n_samples"] // low["batch_size"]))  # 15,000 updates
+    assert job["progress"]["epochs"] == low["epochs"] + top["epochs"]
+    # what the request gives wins, for every layer; the rest is still filled in per layer
+    job = ok(client.post("/v1/jobs", json={**base, "training": {"method": "pcd", "sparsity_cost": 0, "epochs": 2}}), 202)
+    low, top = ok(client.get(f"/v1/jobs/{job['id']}"))["spec"]["layers_training"]
+    assert low["method"] == top["method"] == "pcd" and low["sparsity_cost"] == top["sparsity_cost"] == 0
+    assert low["epochs"] == top["epochs"] == 2 and top["sparsity_target"] == 0.1
+    job = ok(client.post("/v1/jobs", json={**base, "layers_training": [{"epochs": 1}, {"epochs": 2, "method": "cd"}]}),
+             202)
+    low, top = ok(client.get(f"/v1/jobs/{job['id']}"))["spec"]["layers_training"]
+    assert (low["method"], top["method"], low["epochs"], top["epochs"]) == ("cd", "cd", 1, 2)
+    # a gaussian first layer keeps the gaussian RBM's defaults (method null: pcd in the trainer)
+    cont = ok(client.post("/v1/datasets/builtin", json={"builtin": "digits", "params": {"binarize": "none"}}), 201)
+    job = ok(client.post("/v1/jobs", json={**base, "dataset_id": cont["id"], "model": {"layers": [8, 4],
+                                                                                        "visible": "gaussian"}}), 202)
+    low, top = ok(client.get(f"/v1/jobs/{job['id']}"))["spec"]["layers_training"]
+    assert low["method"] is None and low["sparsity_target"] is None and top["method"] == "pt"
+    assert low["batch_size"] == 100 and top["batch_size"] == 17  # the train kind's rule below, the DBN's above

@@ -282,3 +282,19 @@ def test_unset_schedules_are_resolved_from_the_data_size_up_front():
     epochs, batch = TrainingConfig().resolved(300).epochs, TrainingConfig().resolved(300).batch_size
     assert [c.epochs for c in trainer.configs] == [epochs, 3] and trainer.configs[0].batch_size == batch
     assert trainer.total_epochs == epochs + 3 and trainer.epochs_done == 0
+
+
+def test_dbn_layer_defaults_sparsity_everywhere_cd_below_pt_on_top():
+    from app.rbm.dbn import dbn_layer_defaults
+
+    three = [dbn_layer_defaults(i, 3) for i in range(3)]
+    assert [d["method"] for d in three] == ["cd", "cd", "pt"]
+    assert all(d["sparsity_target"] == 0.1 and d["sparsity_cost"] == 0.1 for d in three)
+    assert dbn_layer_defaults(0, 1)["method"] == "pt"  # a one-layer DBN is its top RBM
+    assert dbn_layer_defaults(0, 2, "gaussian") == {} and dbn_layer_defaults(1, 2, "gaussian")["method"] == "pt"
+    for c in three:
+        TrainingConfig(**c).validate()
+    assert "batch_size" not in three[0]  # only when the rows are known: a hundredth of them, 10 to 100
+    assert [dbn_layer_defaults(0, 2, n_rows=n)["batch_size"] for n in (50, 1437, 9000, 60000)] == [10, 14, 90, 100]
+    with pytest.raises(ValueError):
+        dbn_layer_defaults(2, 2)

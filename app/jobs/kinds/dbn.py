@@ -14,6 +14,7 @@ from app.datasets.service import get_dataset
 from app.jobs.kinds.common import JobCommon, Submission
 from app.jobs.kinds.train import ModelSpec, TrainingOptions, TrainJob
 from app.jobs.kinds.train import check as check_train
+from app.rbm.dbn import dbn_layer_defaults
 from app.rbm.training import default_schedule
 
 
@@ -36,8 +37,13 @@ class DBNJob(JobCommon):
     kind: Literal["dbn"]
     dataset_id: str = Field(max_length=64)
     model: DBNModelSpec
-    training: TrainingOptions | None = Field(None, description="Options of every layer (default: the train "
-                                             "kind's defaults); or give `layers_training`.")
+    training: TrainingOptions | None = Field(None, description="Options of every layer; or give "
+                                             "`layers_training`. Unset options take the train kind's defaults, "
+                                             "except the DBN's own: sparsity_target 0.1 and sparsity_cost 0.1 "
+                                             "on every bernoulli layer, method cd below the top and pt on the top "
+                                             "RBM, batch_size n/100 within 10..100 for n rows (a gaussian first "
+                                             "layer keeps the train kind's defaults). "
+                                             "The job's spec shows each layer's resolved options.")
     layers_training: list[TrainingOptions] | None = Field(None, description="Options per layer, bottom first; "
                                                           "as many as model.layers.")
 
@@ -51,24 +57,38 @@ class DBNJob(JobCommon):
         return self
 
     def per_layer(self) -> list[TrainingOptions]:
-        """The training options of each layer, bottom first."""
+        """The training options of each layer, bottom first (copies)."""
         if self.layers_training is not None:
-            return list(self.layers_training)
-        return [self.training or TrainingOptions()] * len(self.model.layers)
+            return [o.model_copy() for o in self.layers_training]
+        return [(self.training or TrainingOptions()).model_copy() for _ in self.model.layers]
+
+    def resolve_defaults(self, n_rows: int) -> list[TrainingOptions]:
+        """Each layer's options with what was left unset filled in: the DBN defaults of
+        :func:`app.rbm.dbn.dbn_layer_defaults` (sparsity, CD-1 below the top, PT on top, batches of
+        n_rows / 100 within 10..100; a gaussian first layer keeps the gaussian RBM's defaults), then
+        epochs and batch size from the dataset's ``n_rows`` as for a train job."""
+        out = []
+        for i, o in enumerate(self.per_layer()):
+            given = o.model_fields_set
+            defaults = dbn_layer_defaults(i, len(self.model.layers), self.model.visible, n_rows)
+            unset = {k: v for k, v in defaults.items() if k not in given}
+            o = TrainingOptions(**{**o.model_dump(), **unset})
+            o.epochs, o.batch_size = default_schedule(n_rows, o.epochs, o.batch_size)
+            out.append(o)
+        return out
 
 
 def check(ctx: ServiceContext, session: Session, spec: DBNJob) -> Submission:
     """The first layer is checked as a train job on the same data (dataset exists, fits the
     visible type, limits); the upper layers against the limits and their bernoulli units."""
-    settings, layers, opts = ctx.settings, spec.model.layers, spec.per_layer()
+    settings, layers = ctx.settings, spec.model.layers
     if len(layers) > settings.max_dbn_layers:
         raise InvalidRequest(f"model.layers has {len(layers)} layers; the limit is {settings.max_dbn_layers} "
                              "(RBM_MAX_DBN_LAYERS)")
-    n_rows = get_dataset(session, spec.dataset_id).n_samples
-    for o in opts:  # unset epochs / batch size: from the dataset's size, as for a train job
-        o.epochs, o.batch_size = default_schedule(n_rows, o.epochs, o.batch_size)
-    if spec.training is None and spec.layers_training is None:
-        spec.training = opts[0]  # store the resolved defaults: the worker reads the spec as stored
+    opts = spec.resolve_defaults(get_dataset(session, spec.dataset_id).n_samples)
+    # store every layer's resolved options: the worker reads the spec as stored, and a default changed
+    # later does not change a job already submitted (or its resumption)
+    spec.training, spec.layers_training = None, opts
     first = TrainJob(dataset_id=spec.dataset_id, model=ModelSpec(visible=spec.model.visible, n_hidden=layers[0],
                                                                  sigma=spec.model.sigma), training=opts[0])
     sub = check_train(ctx, session, first)
