@@ -15,6 +15,7 @@ from app.auth.browser import SameOriginWrites, default_allowed_hosts
 from app.auth.dependency import authorize
 from app.auth.idempotency import install_idempotency
 from app.core import health
+from app.core.compute import compute_slots
 from app.core.context import ServiceContext
 from app.core.guards import RejectNul
 from app.core.handlers import install_error_handlers
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
                   generate_unique_id_function=_operation_id, docs_url=None, redoc_url=None)
     app.state.context = ctx
     app.state.free_energy_batcher = batcher
+    app.state.compute_slots = compute_slots(settings)  # compute routes running at once (app.core.compute)
     app.add_middleware(RejectNul)  # inside the size limit: counts bytes first, then looks for NUL
     app.add_middleware(SameOriginWrites, allowed_origins=settings.cors_origins)
     if settings.cors_origins:
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
                            allow_headers=["*"], expose_headers=["X-Shape", "X-RBM-Meta", "Idempotent-Replayed"])
     app.add_middleware(BodySizeLimit, max_request_bytes=settings.max_request_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(health.HealthzFastPath)  # GET /healthz answered here, after the Host check
     app.add_middleware(TrustedHostMiddleware,  # outermost: a foreign Host header is refused first
                        allowed_hosts=settings.allowed_hosts or default_allowed_hosts(settings.host))
     install_error_handlers(app)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     device: str = Field("auto", description="torch device for training and inference: auto, cpu, cuda, cuda:N")
     api_threads: int = Field(1, ge=1, description="torch intra-op threads in an API process.")
     worker_threads: int = Field(0, ge=0, description="torch threads in a worker; 0 = torch default.")
+    compute_concurrency: int = Field(0, ge=0, description="Compute-heavy requests (sampling, AIS, likelihoods, "
+                                     "features, pictures) one API process runs at once; more wait in a queue "
+                                     "without a thread, so the event loop and /healthz stay responsive. "
+                                     "0 = the number of CPUs this process may use.")
 
     # -- job queue ---------------------------------------------------------------------------
     worker_poll_seconds: float = Field(0.5, gt=0, description="How often an idle worker looks for jobs.")

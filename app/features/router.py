@@ -8,11 +8,13 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Response
 
+from app.core.compute import ComputeSlot
 from app.core.deps import ContextDep, SessionDep
 from app.features.schemas import FeaturesOut, FeaturesRequest
 from app.features.service import dataset_features
 
-router = APIRouter(prefix="/v1/models/{model_id}", tags=["inference"])
+router = APIRouter(prefix="/v1/models/{model_id}", tags=["inference"],
+                   dependencies=[ComputeSlot])  # RBM_COMPUTE_CONCURRENCY at a time
 
 
 @router.post("/features", summary="Features of a dataset split (mean-field up-pass), with its labels",

@@ -6,6 +6,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.core.compute import ComputeSlot
 from app.core.deps import ContextDep, SessionDep
 from app.core.disconnect import stop_when_disconnected
 from app.inference import answers, bodies, conditionals, estimation, service, wavefunction
@@ -44,7 +45,7 @@ async def free_energy(model_id: str, request: Request, ctx: ContextDep) -> Respo
                     media_type="application/json")
 
 
-@router.post("/samples", response_model=SampleOut, responses=answers.BINARY_RESPONSES,
+@router.post("/samples", dependencies=[ComputeSlot], response_model=SampleOut, responses=answers.BINARY_RESPONSES,
              summary="Draw samples (block Gibbs, Metropolis-Hastings or parallel tempering) with equilibrium diagnostics")
 def samples(model_id: str, body: SampleRequest, ctx: ContextDep, session: SessionDep, request: Request) -> SampleOut:
     """`Accept: application/x-npy` or `application/octet-stream` (+ `X-Shape`): the samples as float32,
@@ -59,7 +60,7 @@ def samples(model_id: str, body: SampleRequest, ctx: ContextDep, session: Sessio
                                  binary=answers.binary_format(request))
 
 
-@router.post("/hidden", response_model=HiddenOut, responses=answers.BINARY_RESPONSES,
+@router.post("/hidden", dependencies=[ComputeSlot], response_model=HiddenOut, responses=answers.BINARY_RESPONSES,
              summary="Hidden activation probabilities p(h=1|v) (a DBN: at `layer`)")
 def hidden(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: SessionDep, request: Request) -> HiddenOut:
     """`Accept: application/x-npy` or `application/octet-stream` (+ `X-Shape`) for a float32 answer."""
@@ -71,7 +72,7 @@ def hidden(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: Sessio
     return HiddenOut(probabilities=probs.cpu().tolist())
 
 
-@router.post("/reconstruct", response_model=ReconstructionOut, responses=answers.BINARY_RESPONSES,
+@router.post("/reconstruct", dependencies=[ComputeSlot], response_model=ReconstructionOut, responses=answers.BINARY_RESPONSES,
              summary="Mean-field reconstruction v -> p(h|v) -> E[v|h] (a DBN: up to `layer` and back down)")
 def reconstruct(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: SessionDep,
                 request: Request) -> ReconstructionOut:
@@ -84,7 +85,7 @@ def reconstruct(model_id: str, body: LayerVectorsIn, ctx: ContextDep, session: S
     return ReconstructionOut(reconstruction=mean.cpu().tolist())
 
 
-@router.post("/partition-function", response_model=PartitionOut,
+@router.post("/partition-function", dependencies=[ComputeSlot], response_model=PartitionOut,
              summary="log Z: exact enumeration or annealed importance sampling (forward and reverse)")
 def partition_function(model_id: str, body: PartitionRequest, ctx: ContextDep, session: SessionDep,
                        request: Request) -> PartitionOut:
@@ -92,7 +93,8 @@ def partition_function(model_id: str, body: PartitionRequest, ctx: ContextDep, s
     return estimation.partition_function(ctx, session, row, model, body, progress=stop_when_disconnected(request))
 
 
-@router.post("/log-likelihood", response_model=LikelihoodOut, summary="log p(v) per vector, with the log Z used")
+@router.post("/log-likelihood", dependencies=[ComputeSlot], response_model=LikelihoodOut,
+             summary="log p(v) per vector, with the log Z used")
 def log_likelihood_route(model_id: str, body: LikelihoodRequest, ctx: ContextDep, session: SessionDep) -> LikelihoodOut:
     """For a DBN: the variational lower bound (Salakhutdinov & Murray 2008) with the top RBM's log Z;
     `method` says so, and `bound_std` gives the Monte-Carlo error of each row's bound."""
@@ -102,14 +104,14 @@ def log_likelihood_route(model_id: str, body: LikelihoodRequest, ctx: ContextDep
     return estimation.likelihood(ctx, session, row, model, body)
 
 
-@router.post("/pseudo-likelihood", response_model=PseudoLikelihoodOut,
+@router.post("/pseudo-likelihood", dependencies=[ComputeSlot], response_model=PseudoLikelihoodOut,
              summary="Exact pseudo-log-likelihood over all sites (binary models)")
 def pseudo_likelihood(model_id: str, body: DataSource, ctx: ContextDep, session: SessionDep) -> PseudoLikelihoodOut:
     _, model = load_model(ctx, session, model_id)
     return estimation.pseudo_likelihood(ctx, session, model, body)
 
 
-@router.post("/kl-divergence", response_model=KLOut,
+@router.post("/kl-divergence", dependencies=[ComputeSlot], response_model=KLOut,
              summary="KL(target || model) over all visible states (small binary models)")
 def kl_divergence(model_id: str, body: KLRequest, ctx: ContextDep, session: SessionDep) -> KLOut:
     row, model = load_model(ctx, session, model_id)

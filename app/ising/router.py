@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.core.compute import ComputeSlot
 from app.core.deps import ContextDep, SessionDep
 from app.ising.schemas import IsingObservablesOut, IsingObservablesRequest
 from app.ising.service import ising_report, resolve_lattice
 from app.models.service import load_model
 
-router = APIRouter(prefix="/v1/models/{model_id}", tags=["ising"])
+router = APIRouter(prefix="/v1/models/{model_id}", tags=["ising"],
+                   dependencies=[ComputeSlot])  # RBM_COMPUTE_CONCURRENCY at a time
 
 
 @router.post("/ising-observables", response_model=IsingObservablesOut,

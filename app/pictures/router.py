@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from app.core.compute import ComputeSlot
 from app.core.deps import ContextDep, SessionDep, SettingsDep
 from app.inference.schemas import SampleRequest
 from app.jobs.compare import parse_ids
 from app.models.service import load_any_model
 from app.pictures import render, service
 
-router = APIRouter(tags=["pictures"])
+router = APIRouter(tags=["pictures"], dependencies=[ComputeSlot])  # RBM_COMPUTE_CONCURRENCY at a time
 
 PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}, "description": "A PNG image."}}
 

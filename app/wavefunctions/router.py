@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.core.compute import ComputeSlot
 from app.core.deps import ContextDep, SessionDep
 from app.wavefunctions import service
 from app.wavefunctions.schemas import EnergyOut, EnergyRequest, LogPsiOut, LogPsiRequest
 
-router = APIRouter(prefix="/v1/models/{model_id}", tags=["wavefunctions"])
+router = APIRouter(prefix="/v1/models/{model_id}", tags=["wavefunctions"],
+                   dependencies=[ComputeSlot])  # RBM_COMPUTE_CONCURRENCY at a time
 
 
 @router.post("/energy", response_model=EnergyOut, summary="Energy of a wave function by VMC sampling, "
