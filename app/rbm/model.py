@@ -67,6 +67,13 @@ SIGMA_CEILING = 2.0
 #: after 1,000 epochs, test LL = the Gaussian's); a start below 1 leaves excess variance for W to
 #: explain (bench/README.md; with the whitened sigma step, app.rbm.training).
 WHITEN_SIGMA_START = 0.3
+#: Whitening floor: a principal component's scale is also at least ``WHITEN_TOP_FLOOR`` times the
+#: largest component's spread (a ZCA-epsilon-style floor relative to the top of the spectrum, on top
+#: of :data:`SCALE_FLOOR`'s median rule); components below it count as near-constant (their sigma
+#: stays at the floor) instead of being blown up to unit scale. 0 (the default) turns it off: 0.05 cost
+#: the dequantised digits 3.5 nats (49.76 < 50) without better MNIST samples, and 0.01 (digits
+#: unchanged) was not shown to help them either (bench/README.md, issue 18).
+WHITEN_TOP_FLOOR = 0.0
 #: ``|R^T R - I|`` above this refuses a stored rotation: log p assumes ``|det R| = 1``.
 _ROTATION_TOLERANCE = 1e-4
 
@@ -479,7 +486,8 @@ class GaussianRBM(RBM):
         ``sigma_i = c_i`` for a near-constant unit (``std_i`` below the floor), which then
         neither collapses nor dominates log p.
         """
-        scale, near_constant = feature_scale(self.to_basis(_as_2d(data, self.n_visible)), self.n_visible)
+        scale, near_constant = feature_scale(self.to_basis(_as_2d(data, self.n_visible)), self.n_visible,
+                                             top_floor=WHITEN_TOP_FLOOR if self.whitened else 0.0)
         log_c = torch.log(scale)
         if self.standardized:
             log_c = log_c - torch.log(self.visible_scale.to(torch.float64))
@@ -500,6 +508,7 @@ class GaussianRBM(RBM):
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
         standardize: bool | str = True,
+        top_floor: float = 0.0,
     ) -> GaussianRBM:
         """Weights ``0.01 * N(0, 1)``, hidden bias 0, visible bias = data mean.
 
@@ -522,14 +531,14 @@ class GaussianRBM(RBM):
             rotation = principal_axes(d, n_visible)
             y = d @ rotation.to(device=d.device, dtype=d.dtype if d.is_floating_point() else torch.float64)
             if sigma is None:
-                sigma = WHITEN_SIGMA_START * feature_scale(y, n_visible)[0].cpu()
+                sigma = WHITEN_SIGMA_START * feature_scale(y, n_visible, top_floor=WHITEN_TOP_FLOOR)[0].cpu()
             inner = cls.init_random(n_visible, n_hidden, generator=generator, data=y, sigma=sigma, device=device,
-                                    dtype=dtype, standardize=True)
+                                    dtype=dtype, standardize=True, top_floor=WHITEN_TOP_FLOOR)
             kw = {"device": inner.device, "dtype": dtype}
             return cls(*inner._constructor_tensors().values(), visible_rotation=rotation.to(**kw))
         if standardize and data is not None:
             offset = _data_mean(data, n_visible)
-            scale, _ = feature_scale(data, n_visible, offset)
+            scale, _ = feature_scale(data, n_visible, offset, top_floor)
             std_sigma = None if sigma is None else torch.as_tensor(sigma, dtype=torch.float64) / scale.cpu()
             z = cls.init_random(n_visible, n_hidden, generator=generator, sigma=std_sigma, device=device,
                                 dtype=dtype, standardize=False)
@@ -715,7 +724,7 @@ def _data_mean(data: torch.Tensor, n_visible: int) -> torch.Tensor:
 
 
 def feature_scale(
-    data: torch.Tensor, n_visible: int, mean: torch.Tensor | None = None
+    data: torch.Tensor, n_visible: int, mean: torch.Tensor | None = None, top_floor: float = 0.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-feature scale ``max(std_i, SCALE_FLOOR * median_j std_j)`` and the near-constant mask.
 
@@ -733,6 +742,8 @@ def feature_scale(
     if ref <= 0:  # more than half the features constant
         ref = float(std.mean())
     floor = SCALE_FLOOR * ref if ref > 0 else 1.0
+    if top_floor > 0 and float(std.max()) > 0:  # whitened components: also relative to the top one
+        floor = max(floor, top_floor * float(std.max()))
     near_constant = std < floor
     return torch.where(near_constant, torch.full_like(std, floor), std), near_constant
 

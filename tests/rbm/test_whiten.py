@@ -237,3 +237,30 @@ def test_whitened_training_starts_below_unit_sigma_and_leaves_the_gaussian():
     np.testing.assert_allclose(model.in_standard_units().sigma.numpy(), WHITEN_SIGMA_START, rtol=1e-5)
     with pytest.raises(ValueError, match="whiten"):
         GaussianRBM.init_random(6, 3, generator=torch.Generator(), data=data, standardize="pca")
+
+
+def test_top_floor_marks_small_principal_components_near_constant(monkeypatch):
+    """WHITEN_TOP_FLOOR: a component whose spread is below that fraction of the top component's is
+    floored there and held (not whitened to unit scale); 0 leaves the median rule alone."""
+    import app.rbm.model as rbm_model
+
+    rng = np.random.default_rng(3)
+    spreads = np.array([10.0, 5.0, 2.0, 0.4, 0.3])  # the last two below 0.05 x 10, above 0.1 x median (0.2)
+    data = torch.from_numpy(rng.normal(size=(2000, 5)) * spreads)
+    y = data @ principal_axes(data, 5)
+    scale0, near0 = feature_scale(y, 5)
+    assert not bool(near0.any())
+    scale, near = feature_scale(y, 5, top_floor=0.05)
+    top = float(scale0.max())
+    assert near.tolist() == [False, False, False, True, True]
+    np.testing.assert_allclose(scale[near].numpy(), 0.05 * top)
+    np.testing.assert_allclose(scale[~near].numpy(), scale0[~near].numpy())
+    monkeypatch.setattr(rbm_model, "WHITEN_TOP_FLOOR", 0.05)
+    model = GaussianRBM.init_random(5, 3, generator=torch.Generator().manual_seed(0), data=data,
+                                    dtype=torch.float64, standardize="whiten")
+    np.testing.assert_allclose(model.visible_scale.numpy(), scale.numpy())
+    low, high = model.log_sigma_bounds(data)
+    assert torch.equal(low[near], high[near]) and bool((low[~near] < high[~near]).all())
+    # the density stays exact with floored components (numpy full covariance, Jacobian included)
+    p = _numpy_raw(model)
+    assert exact_log_partition(model) == pytest.approx(_np_log_z(p), abs=1e-8)
