@@ -27,6 +27,25 @@ from app.pictures.router import router as pictures_router
 from app.wavefunctions.router import router as wavefunctions_router
 
 
+def run_in_own_loop(main):
+    """``asyncio.run(main())`` in a thread of its own: a browser test earlier in the session may leave
+    an event loop running in this one, where ``asyncio.run`` refuses to start."""
+    out: dict = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(main())
+        except BaseException as exc:  # re-raised in the test's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def _app(ctx, tmp_path, **settings):
     return create_app(settings=Settings(data_dir=tmp_path, database_url=ctx.settings.database_url, device="cpu",
                                         **settings), context=ctx)
@@ -60,7 +79,7 @@ def test_healthz_answers_while_the_thread_pool_is_exhausted(ctx, tmp_path):
             pool.release()
         return fast, slow_waited
 
-    fast, slow_waited = asyncio.run(run())
+    fast, slow_waited = run_in_own_loop(run)
     assert fast.status_code == 200 and fast.json() == health.healthz()
     assert fast.headers["content-type"] == "application/json"
     assert slow_waited, "the full stack should have needed a thread (else this test proves nothing)"
@@ -76,7 +95,7 @@ def test_healthz_fast_path_keeps_the_host_check_metrics_and_route_answer(ctx, tm
                 await _get(app, "/healthz", origin="http://127.0.0.1"),  # full stack (CORS may apply)
                 await _get(app, "/metrics")]
 
-    fast, foreign, with_query, with_origin, metrics = asyncio.run(run())
+    fast, foreign, with_query, with_origin, metrics = run_in_own_loop(run)
     assert fast.status_code == 200 and fast.content == with_query.content == with_origin.content
     assert foreign.status_code == 400
     assert 'http_requests_total{method="GET",route="/healthz",status="200"} 3.0' in metrics.text
@@ -140,5 +159,5 @@ def test_compute_routes_run_at_most_the_setting_at_once(ctx, tmp_path, monkeypat
                                              for _ in range(8)))
             return [a.status_code for a in answers]
 
-    assert asyncio.run(run()) == [200] * 8
+    assert run_in_own_loop(run) == [200] * 8
     assert peak[0] == limit, f"{peak[0]} sampling requests ran at once with RBM_COMPUTE_CONCURRENCY={limit}"
