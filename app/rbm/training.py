@@ -295,7 +295,7 @@ class Trainer:
         self.user_model = model
         self._log_sigma_bounds = model.log_sigma_bounds(data) if self.learn_sigma else None
         sigma_lr = config.sigma_learning_rate
-        default_ratio = _WHITEN_SIGMA_LR_RATIO if getattr(model, "whitened", False) else _SIGMA_LR_RATIO
+        default_ratio = _WHITEN_SIGMA_LR_RATIO if isinstance(model, GaussianRBM) and model.whitened else _SIGMA_LR_RATIO
         self._sigma_lr_ratio = default_ratio if sigma_lr is None else sigma_lr / config.learning_rate
         self.model = model = model.in_standard_units()
         self.data = data = self.user_model.to_standard_units(data)
