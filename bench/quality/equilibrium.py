@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-seconds", type=float, default=None,
                     help="final evaluation budget; default: the train runner's (evaluation_budget)")
+    ap.add_argument("--save", default=None, help="torch.save the model, stored chains and base here")
+    ap.add_argument("--png", default=None, help="digits/mnist500: write 64 default samples as a grid PNG here")
     args = ap.parse_args(argv)
     name, params, hidden = CASES[args.case]
     hidden = args.hidden or hidden
@@ -132,6 +134,10 @@ def main(argv: list[str] | None = None) -> dict:
     n = {"bas": 1000, "digits": 500, "mnist16": 500, "mnist500": 500}.get(args.case, 5000)
     samples, info = default_samples(model, ev.chains, n, args.seed, base=ev.base)  # as stored by the runner
     out["default_samples"] = info
+    if args.save:
+        torch.save({"model": model, "chains": ev.chains, "base": ev.base}, args.save)
+    short = default_samples(model, ev.chains, 64, args.seed, base=ev.base, sampler="gibbs", steps=2)[1]
+    out["short_gibbs_steps2"] = {k: short[k] for k in ("sampler", "steps", "equilibrated", "rhat", "tau")}
     s = samples.numpy()
     out["free_energy_default_samples"] = float(free_energy_chunked(model, samples).double().mean())
     if args.case == "bas":
@@ -157,6 +163,11 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             ref = data.train[np.random.default_rng(1).permutation(len(x))[:500]]
         out["classifier"] = classifier_check(x, y, s, ref)
+        if args.png:
+            from app.pictures.render import grid_png
+
+            side = int(round(s.shape[1] ** 0.5))
+            Path(args.png).write_bytes(grid_png(s[:64].reshape(-1, side, side)))
     if args.case == "mnist16":
         out["exact_test_ll"] = float(-free_energy_chunked(model, test_t).double().mean()) - exact_log_partition(model)
     out["machine"] = machine()
