@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 from app.data.builtin import load_builtin  # noqa: E402
 from app.jobs.schemas import ModelSpec, TrainingOptions  # noqa: E402
 from app.rbm.model import RBM  # noqa: E402
-from app.worker.training import build_run  # noqa: E402
+from app.worker.training import TrainingRun, build_run  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -50,6 +50,13 @@ def load(name: str, params: dict[str, Any] | None = None) -> tuple[np.ndarray, n
     return d.train, d.test, d.info
 
 
+def job_run(train: np.ndarray, model: dict[str, Any], training: dict[str, Any] | None = None, *,
+            test: np.ndarray | None = None) -> TrainingRun:
+    """The model and trainer ``POST /v1/jobs`` would build (API defaults for what is not given)."""
+    opts = TrainingOptions(**(training or {})).model_dump()
+    return build_run(ModelSpec(**model).model_dump(), opts, train, test, torch.device("cpu"))
+
+
 def train_like_a_job(
     train: np.ndarray,
     model: dict[str, Any],
@@ -63,9 +70,7 @@ def train_like_a_job(
     Returns ``(model, per-epoch metrics, training seconds)``; ``on_epoch(epoch, metrics, model)``
     may return False to stop early.
     """
-    opts = TrainingOptions(**(training or {})).model_dump()
-    spec = ModelSpec(**model).model_dump()
-    run = build_run(spec, opts, train, test, torch.device("cpu"))
+    run = job_run(train, model, training, test=test)
     history: list[dict[str, float]] = []
     seconds = 0.0
 

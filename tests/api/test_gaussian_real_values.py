@@ -85,3 +85,29 @@ def test_gaussian_samples_png_is_drawn_in_the_data_units(client, worker):
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     img = np.asarray(Image.open(io.BytesIO(r.content)))
     assert img.std() > 5  # a picture, not a flat grey field
+
+
+def test_a_standardised_gaussian_job_evaluates_from_its_training_chains_and_stores_them(client, worker, monkeypatch):
+    """The final evaluation starts PT from the training's persistent chains, in the data's units
+    (before, a standardised model's started from random states, and MNIST's fell into a spurious
+    bright mode there), and stores its samples, which the default sampler starts from."""
+    import app.worker.kinds.train as train_kind
+
+    seen = {}
+    real = train_kind.evaluate_model
+
+    def spy(model, train, test, *, chains, **kw):
+        seen["chains"] = chains
+        return real(model, train, test, chains=chains, **kw)
+
+    monkeypatch.setattr(train_kind, "evaluate_model", spy)
+    ds = _dequantised_digits(client)
+    job = train_model(client, worker, ds["id"], model={"visible": "gaussian", "n_hidden": 6}, epochs=3)
+    start = seen["chains"]
+    assert start is not None and start.shape[1] == 64
+    assert 0.0 < float(start.mean()) < 1.0  # the data's units (dequantised pixels in (0, 1)), not z-scores
+    t = st_load_np(client.get(f"/v1/models/{job['model_id']}/weights").content)
+    chains = t["persistent_chains"]
+    assert chains.shape[1] == 64 and np.isfinite(chains).all()
+    # data in (0, 1): chains in the data's units sit there too, not at whitened z-scores
+    assert -0.5 < chains.mean() < 1.0 and chains.std() < 1.0

@@ -58,7 +58,7 @@ def final_evaluation(job: JobRun, spec: TrainJob, dataset, trainer, user_model,
     value, the free energy of its own equilibrium samples beside the data's) within
     RBM_FINAL_EVALUATION_SECONDS, and the equilibrium chains to store with it."""
     same_units = trainer.model is user_model  # gaussian standardised training runs in other units
-    chains = trainer.persistent_chains() if same_units else None
+    chains = trainer.persistent_chains()  # in the user's units either way (Trainer.persistent_chains)
     chains = None if chains is None else chains.cpu()
     if job.settings.final_evaluation_seconds <= 0:
         return {}, chains, None
