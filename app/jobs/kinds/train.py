@@ -49,7 +49,9 @@ class TrainingOptions(BaseModel):
                                "submission (the job's spec shows the value).")
     batch_size: int | None = Field(_D.batch_size, ge=1, le=100_000, description="Rows per update; default: 100, or a "
                                    "tenth of a small dataset (at least 10).")
-    learning_rate: float = Field(_D.learning_rate, gt=0, le=10)
+    learning_rate: float | None = Field(_D.learning_rate, gt=0, le=10, description="Step size (schedule: "
+                                        "lr_schedule); default (null): 0.1, and for gaussian visibles at most "
+                                        "5 / n_hidden (0.01 for 500 hidden units), where larger steps diverge.")
     lr_schedule: Literal["constant", "linear", "cosine"] = Field(_D.lr_schedule,
                                                                  description="Decay of the learning rate to 0 over the run.")
     momentum: float = Field(_D.momentum, ge=0, lt=1)
