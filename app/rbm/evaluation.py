@@ -16,7 +16,7 @@ Per-epoch metrics stay cheap; this runs once per finished model, within a time b
    samples (an upper bound when they are exact model samples; Burda et al. 2015). Runs and betas
    are reported. Reverse runs also when the samples failed the diagnostics: an MNIST 784x500 model's
    PT chains hop between digit modes too slowly for split R-hat < 1.05 in 1,000 sweeps, yet its
-   reverse and forward runs agree within 0.5 nats (bench/README.md); the verdict then says that
+   reverse and forward runs agree within 0.6 nats (bench/README.md); the verdict then says that
    the reverse end is not a proven bound.
 3. **Log-likelihood.** ``-F(v) - log Z`` averaged over (a seeded subset of) the train and test
    rows. With AIS, :func:`judge_bracket` decides what may be reported: a valid bracket
