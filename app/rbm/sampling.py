@@ -162,9 +162,7 @@ def gibbs(
     model.validate_input(v0)
     check_generator(model, generator)
     with torch.no_grad():
-        chains = GibbsChains(model.in_basis(), v0.shape[0], generator=generator, beta=beta)
-        chains.v.copy_(model.to_basis(v0))
-        return model.from_basis(chains.sweep(int(steps)))
+        return make_sampler(model, v0, sampler="gibbs", generator=generator, beta=beta, trace_rows=0).sweep(int(steps))
 
 
 class _Metropolis:
@@ -299,9 +297,9 @@ def metropolis(
     model.validate_input(v0)
     check_generator(model, generator)
     with torch.no_grad():
-        mh = _Metropolis(model.in_basis(), model.to_basis(v0), generator, beta, step_size)
-        mh.sweep(int(sweeps))
-        return model.from_basis(mh.v), mh.acceptance_rate
+        mh = make_sampler(model, v0, sampler="metropolis", generator=generator, beta=beta, step_size=step_size,
+                          trace_rows=0)
+        return mh.sweep(int(sweeps)), mh.acceptance_rate
 
 
 #: Chains whose free energy is traced for the diagnostics (more only adds precision).
@@ -379,9 +377,11 @@ def make_sampler(
     betas: list[float] | None = None,
     base=None,
     trace_rows: int = DEFAULT_TRACE_ROWS,
+    step_size: float | torch.Tensor | None = None,
 ) -> Sampler:
     """One of the three samplers, started at ``v0 : (n_chains, V)`` (every replica of a PT chain
-    starts there). ``pt`` uses ``betas`` or ``default_betas(n_replicas, beta)``.
+    starts there). ``pt`` uses ``betas`` or ``default_betas(n_replicas, beta)``; ``metropolis``
+    ``step_size`` (gaussian proposals; see :func:`metropolis`).
 
     A model whose tensors are in other units than its inputs (a whitened gaussian,
     :meth:`~app.rbm.model.RBM.in_basis`) gets the sampler of :meth:`in_basis` behind
@@ -391,14 +391,14 @@ def make_sampler(
     if inner is not model:
         return InBasis(model, make_sampler(inner, model.to_basis(v0), sampler=sampler, generator=generator,
                                            beta=beta, n_replicas=n_replicas, betas=betas, base=base,
-                                           trace_rows=trace_rows))
+                                           trace_rows=trace_rows, step_size=step_size))
     n = v0.shape[0]
     if sampler == "gibbs":
         ch = GibbsChains(model, n, generator=generator, beta=beta, trace_rows=trace_rows)
         ch.v.copy_(v0)
         return ch
     if sampler == "metropolis":
-        return _Metropolis(model, v0, generator, beta, None, trace_rows=trace_rows)
+        return _Metropolis(model, v0, generator, beta, step_size, trace_rows=trace_rows)
     if sampler == "pt":
         from app.rbm.tempering import DEFAULT_REPLICAS, TemperedChains, default_betas
 
