@@ -385,7 +385,8 @@ class DBNTrainer:
             validation, data = data[perm[:n_val]], data[perm[n_val:]]
         # every layer's trainer gets the split explicitly; unset epochs / batch sizes come from the
         # number of training rows (the same for every layer), so the schedule is known up front
-        self.configs = [replace(c, validation_fraction=0.0).resolved(data.shape[0]) for c in cfgs]
+        self.configs = [replace(c, validation_fraction=0.0).resolved(data.shape[0], lay.visible_type == "gaussian")
+                        for c, lay in zip(cfgs, dbn.layers)]
         self.data, self.validation = data, validation
         self._layer = 0  # index into dbn.layers of the layer being trained
         self.trainer: Trainer | None = None

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from app.rbm.io import CHAINS_TENSOR, from_safetensors_bytes, read_chains, read_tempering_base, to_safetensors_bytes
-from app.rbm.training import default_schedule
+from app.rbm.training import default_method, default_schedule
 from tests.rbm.models import random_bb
 
 
@@ -40,3 +40,7 @@ def test_default_schedule_gives_small_data_many_updates_and_keeps_given_values()
     assert default_schedule(20000) == (75, 100)
     assert default_schedule(30, epochs=7) == (7, 10)
     assert default_schedule(30, batch_size=30) == (15000, 30)
+    # pcd (one sweep an update, the gaussian default): 60,000 updates
+    assert default_schedule(20000, method="pcd") == (300, 100) and default_schedule(60000, method="pcd") == (100, 100)
+    assert default_schedule(20000, method="cd") == (75, 100)
+    assert (default_method(None, True), default_method(None, False), default_method("cd", True)) == ("pcd", "pt", "cd")

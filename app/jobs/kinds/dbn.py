@@ -15,7 +15,7 @@ from app.jobs.kinds.common import JobCommon, Submission
 from app.jobs.kinds.train import ModelSpec, TrainingOptions, TrainJob
 from app.jobs.kinds.train import check as check_train
 from app.rbm.dbn import dbn_layer_defaults
-from app.rbm.training import default_schedule
+from app.rbm.training import default_method, default_schedule
 
 
 class DBNModelSpec(BaseModel):
@@ -73,7 +73,8 @@ class DBNJob(JobCommon):
             defaults = dbn_layer_defaults(i, len(self.model.layers), self.model.visible, n_rows)
             unset = {k: v for k, v in defaults.items() if k not in given}
             o = TrainingOptions(**{**o.model_dump(), **unset})
-            o.epochs, o.batch_size = default_schedule(n_rows, o.epochs, o.batch_size)
+            method = default_method(o.method, i == 0 and self.model.visible == "gaussian")
+            o.epochs, o.batch_size = default_schedule(n_rows, o.epochs, o.batch_size, method)
             out.append(o)
         return out
 

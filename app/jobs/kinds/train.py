@@ -13,7 +13,7 @@ from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest
 from app.datasets.service import get_dataset
 from app.jobs.kinds.common import JobCommon, Submission
-from app.rbm.training import TrainingConfig, default_schedule
+from app.rbm.training import TrainingConfig, default_method, default_schedule
 
 _D = TrainingConfig()  # the engine's defaults are the API's defaults: one source of truth
 
@@ -45,8 +45,9 @@ class TrainingOptions(BaseModel):
     k: int = Field(_D.k, ge=1, le=1000, description="Gibbs steps (pt: sweeps, each with a swap round) in the negative "
                    "phase of each update.")
     epochs: int | None = Field(_D.epochs, ge=1, description="Passes over the training data (limit: RBM_MAX_EPOCHS); "
-                               "default: at least 30 and enough for 15,000 updates, set from the dataset's size at "
-                               "submission (the job's spec shows the value).")
+                               "default: at least 30 and enough for 15,000 updates (60,000 with method pcd, the "
+                               "gaussian default), set from the dataset's size at submission (the job's spec shows "
+                               "the value).")
     batch_size: int | None = Field(_D.batch_size, ge=1, le=100_000, description="Rows per update; default: 100, or a "
                                    "tenth of a small dataset (at least 10).")
     learning_rate: float | None = Field(_D.learning_rate, gt=0, le=10, description="Step size (schedule: "
@@ -97,7 +98,8 @@ def check(ctx: ServiceContext, session: Session, spec: TrainJob) -> Submission:
     model, training = spec.model, spec.training
     fraction = training.validation_fraction  # the rows the trainer will fit (as app.worker.training splits them)
     n_fit = dataset.n_samples - (max(1, int(round(fraction * dataset.n_samples))) if fraction > 0 else 0)
-    training.epochs, training.batch_size = default_schedule(n_fit, training.epochs, training.batch_size)
+    method = default_method(training.method, model.visible == "gaussian")
+    training.epochs, training.batch_size = default_schedule(n_fit, training.epochs, training.batch_size, method)
     if model.n_hidden > settings.max_hidden:
         raise InvalidRequest(f"model.n_hidden={model.n_hidden} exceeds the limit {settings.max_hidden} (RBM_MAX_HIDDEN)")
     if dataset.n_features * model.n_hidden > settings.max_model_parameters:
