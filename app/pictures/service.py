@@ -64,8 +64,8 @@ def shown_samples(model: RBM, result: SampleResult) -> torch.Tensor:
     """What ``samples.png`` draws of a sample set: the samples, or for gaussian visibles the
     noise-free means ``E[v | h]`` of the hidden state drawn from each sample (``result.hidden``),
     as a DBN's picture does: each pixel's own noise would bury the strokes the hidden units carry
-    (MNIST, 64 hidden: a classifier is sure of 39 % of the means, 28 % of the noisy samples;
-    bench/README.md, Gaussian section)."""
+    (MNIST, 64 hidden: the means show readable digits, the samples squiggles; a classifier is sure
+    of 39 / 28 % of them after 150 epochs, 30 / 34 % after 600; bench/README.md, Gaussian section)."""
     if isinstance(model, GaussianRBM) and result.hidden is not None:
         return model.visible_mean(result.hidden.to(model.dtype))
     return result.samples
