@@ -85,10 +85,10 @@ def main() -> dict:
     run.trainer.fit(lambda epoch, metrics: history.append(metrics))
     seconds = time.perf_counter() - t0
     cpu = run.model.to(device="cpu")
-    chains = run.trainer.persistent_chains() if args.chains == "training" else None  # as the train runner
+    starts = run.trainer.persistent_chains() if args.chains == "training" else None  # as the train runner
     settings = Settings()
     rows = torch.from_numpy(train[np.random.default_rng(0).permutation(len(train))[:5000]])
-    ev = evaluate_model(cpu, rows, None, chains=chains, budget_seconds=args.eval_seconds, seed=0,
+    ev = evaluate_model(cpu, rows, None, chains=starts, budget_seconds=args.eval_seconds, seed=0,
                         exact_bits=settings.auto_exact_bits)
     blob = to_safetensors_bytes(cpu, {"job_id": "bench"}, chains=ev.chains,
                                 base_mean=None if ev.base is None else ev.base.mean,
@@ -108,8 +108,8 @@ def main() -> dict:
     x, y = train, data.labels
     check = classifier_check(x, y, np.clip(images, 0, 1), data.test[:500])
     check_shown = classifier_check(x, y, np.clip(shown, 0, 1), data.test[:500])
-    chains = None if ev.chains is None else ev.chains.double().numpy()
-    chain_check = None if chains is None else classifier_check(x, y, np.clip((chains - low) / (high - low), 0, 1),
+    stored = None if ev.chains is None else ev.chains.double().numpy()
+    chain_check = None if stored is None else classifier_check(x, y, np.clip((stored - low) / (high - low), 0, 1),
                                                                  data.test[:500])["samples"]
     out = {"limit": args.limit, "hidden": args.hidden, "epochs": len(history), "training": json.loads(args.training),
            "eval_start": args.chains, "train_seconds": round(seconds),
