@@ -101,12 +101,11 @@ class Bracket:
 
 
 def judge_bracket(forward: float, forward_std: float, reverse: float | None, reverse_std: float | None, *,
-                  betas: int, betas_needed: int, skipped: str | None = None,
-                  starts_failed: str | None = None) -> Bracket:
+                  betas: int, betas_needed: int, starts_failed: str | None = None) -> Bracket:
     """Is ``[forward, reverse]`` (log Z from forward and reverse AIS) a bracket to report?
 
     Forward AIS is a stochastic lower bound on log Z; reverse AIS an upper bound only when its
-    starts are exact model samples. So: no reverse run (``skipped`` says why) -> not reliable;
+    starts are exact model samples. So: no reverse run -> not reliable;
     reverse below forward by more than the noise -> an inverted, invalid bracket (one side is
     biased: too few betas, or reverse starts out of equilibrium); a valid bracket is reliable when
     at most MAX_WIDTH nats wide, run with the betas the size rule asks for, and its reverse starts
@@ -114,8 +113,7 @@ def judge_bracket(forward: float, forward_std: float, reverse: float | None, rev
     valid, so its likelihoods are reported, but not reliable).
     """
     if reverse is None:
-        why = skipped or "no reverse AIS run"
-        return Bracket(False, False, None, f"{why}; forward AIS alone ({betas:,} betas) gives log Z >= "
+        return Bracket(False, False, None, f"no reverse AIS run; forward AIS alone ({betas:,} betas) gives log Z >= "
                        f"{forward:.2f} only as a stochastic lower bound, so every likelihood from it is an "
                        "upper bound, possibly far too high")
     sd = [s for s in (forward_std, reverse_std) if s is not None and math.isfinite(s)]
