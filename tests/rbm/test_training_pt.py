@@ -62,3 +62,26 @@ def test_pt_beats_pcd_and_nears_the_optimum_on_bars_and_stripes(seed):
         ll[method] = float(log_likelihood(m, data, exact_log_partition(m)).mean())
     assert ll["pt"] > -math.log(14) - 0.3, ll
     assert ll["pt"] > ll["pcd"], ll
+
+
+@pytest.mark.parametrize("method", ["pcd", "pt"])
+def test_tail_average_is_the_mean_of_the_last_updates_parameters(method):
+    """Second computation: the same run without averaging, its parameters recorded after every update."""
+    data = _digits_like()
+    cfg = dict(method=method, n_replicas=3, epochs=5, batch_size=32, n_chains=10)
+    make = lambda: BernoulliRBM.init_random(16, 8, generator=torch.Generator().manual_seed(0), data=data)  # noqa: E731
+    averaged = make()
+    tr = Trainer(averaged, data, TrainingConfig(average_tail=0.4, **cfg))
+    assert tr.config.average_tail == 0.4 and Trainer(make(), data, TrainingConfig(**cfg)).config.average_tail == 0.3
+    tr.fit()
+    plain = make()
+    ref = Trainer(plain, data, TrainingConfig(average_tail=0.0, **cfg))
+    trace, update = [], ref._update
+    ref._update = lambda idx, lr: (update(idx, lr), trace.append({k: v.clone() for k, v in plain.parameters().items()}))
+    ref.fit()
+    tail = trace[math.ceil(0.6 * len(trace)):]
+    assert len(trace) == ref._total_steps and 0 < tr._averaged == len(tail)
+    for name, t in averaged.parameters().items():
+        mean = torch.stack([p[name] for p in tail]).mean(0)
+        assert torch.allclose(t, mean, atol=1e-5), name
+        assert not torch.allclose(trace[-1][name], mean, atol=1e-5) or name == "log_sigma", name

@@ -13,7 +13,7 @@ from app.core.context import ServiceContext
 from app.core.errors import InvalidRequest
 from app.datasets.service import get_dataset
 from app.jobs.kinds.common import JobCommon, Submission
-from app.rbm.training import TrainingConfig, default_method, default_schedule
+from app.rbm.training import PERSISTENT_AVERAGE_TAIL, TrainingConfig, default_method, default_schedule
 
 _D = TrainingConfig()  # the engine's defaults are the API's defaults: one source of truth
 
@@ -70,6 +70,10 @@ class TrainingOptions(BaseModel):
                                  "batch_size); they are stored with the model, and sampling starts from them.")
     n_replicas: int = Field(_D.n_replicas, ge=2, le=64, description="pt: replicas per chain (evenly spaced betas "
                             "from 1 to 0); each costs one Gibbs sweep per step.")
+    average_tail: float | None = Field(
+        _D.average_tail, ge=0, lt=1, description="The trained model is the mean of the parameters over this last "
+        f"fraction of the updates (Polyak-Ruppert averaging; 0: the last parameters); default (null): "
+        f"{PERSISTENT_AVERAGE_TAIL} for pcd and pt, whose persistent chains leave noise in the last steps, 0 for cd.")
     monitor_size: int = Field(_D.monitor_size, ge=1, le=100_000, description="Vectors used for per-epoch metrics.")
     centering: bool = Field(_D.centering, description="Centred gradient (Melchior et al. 2016): offsets for visible "
                             "and hidden units; weights are still stored in the standard form.")
