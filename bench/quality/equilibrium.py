@@ -76,19 +76,28 @@ def default_samples(model, chains: torch.Tensor | None, n: int, seed: int, base=
 
 
 def classifier_check(x_train, y_train, samples: np.ndarray, reference: np.ndarray) -> dict:
-    """Share of samples the classifier is >= 90 % sure about, per-class shares, and the same on real data."""
+    """Share of samples each classifier is >= 90 % sure about, the smallest class share, on-pixels, and
+    the same on real data. The issue names two judges: a small MLP (one hidden layer of 256; 96.4 % MNIST
+    test accuracy, sure of 94 % of real test images) gives ``samples`` / ``reference``, the numbers the
+    done-when reads; logistic regression (90.8 %, sure of only 75 % of real test images, so thin or
+    unusual real digits already fail it; the judge of rows before 2026-12-03) gives ``logistic``."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
 
-    clf = LogisticRegression(max_iter=300, C=0.5).fit(x_train, y_train)
+    judges = {"mlp": MLPClassifier(hidden_layer_sizes=(256,), max_iter=30, random_state=0),
+              "logistic": LogisticRegression(max_iter=300, C=0.5)}
 
-    def score(x):
+    def score(clf, x):
         p = clf.predict_proba(x)
-        cls = p.argmax(1)
-        shares = np.bincount(cls, minlength=10) / len(x)
+        shares = np.bincount(p.argmax(1), minlength=10) / len(x)
         return {"confident": float((p.max(1) >= 0.9).mean()), "min_class_share": float(shares.min()),
                 "on_pixels": float(x.sum(1).mean())}
 
-    return {"samples": score(samples), "reference": score(reference)}
+    scores = {}
+    for name, clf in judges.items():
+        clf.fit(x_train, y_train)
+        scores[name] = {"samples": score(clf, samples), "reference": score(clf, reference)}
+    return {**scores["mlp"], "logistic": scores["logistic"]}
 
 
 def bas_check(samples: np.ndarray) -> dict:
@@ -118,7 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
     opts = TrainingOptions(**training).model_dump()
     run = build_run(ModelSpec(n_hidden=hidden).model_dump(), opts, data.train, data.test, torch.device("cpu"))
     t0 = time.perf_counter()
-    run.trainer.fit()
+    history: list[dict] = []
+    run.trainer.fit(lambda epoch, metrics: history.append(metrics) or None)
     train_s = time.perf_counter() - t0
     model = run.model
     cfg = run.trainer.config
@@ -130,7 +140,10 @@ def main(argv: list[str] | None = None) -> dict:
     out: dict = {"case": args.case, "hidden": hidden, "training": training,
                  "resolved": {"method": cfg.method, "epochs": cfg.epochs, "batch_size": cfg.batch_size,
                               "n_chains": cfg.n_chains, "n_replicas": cfg.n_replicas, "k": cfg.k},
-                 "train_seconds": round(train_s, 1), "evaluation": {k: v for k, v in ev.to_metrics().items()}}
+                 "train_seconds": round(train_s, 1),
+                 "swap_min_per_epoch": [round(m["pt_swap_acceptance_min"], 4) for m in history
+                                        if "pt_swap_acceptance_min" in m],
+                 "evaluation": {k: v for k, v in ev.to_metrics().items()}}
     n = {"bas": 1000, "digits": 500, "mnist16": 500, "mnist500": 500}.get(args.case, 5000)
     samples, info = default_samples(model, ev.chains, n, args.seed, base=ev.base)  # as stored by the runner
     out["default_samples"] = info

@@ -90,7 +90,7 @@ def part5() -> list[tuple]:
                      ">= -88, within 2 nats",
                      "yes" if ev["final_ll_reliable"] and min(fwd, rev) >= -88 and abs(fwd - rev) <= 2 else "no"))
     ref = r["classifier"]["reference"]["on_pixels"]
-    rows.append(("(5) MNIST 784x500 default samples: >= 0.9 sure / smallest class / on-pixels",
+    rows.append(("(5) MNIST 784x500 default samples: MLP >= 0.9 sure / smallest class / on-pixels",
                  f"{c['confident']:.1%} / {c['min_class_share']:.1%} / {c['on_pixels']:.0f}",
                  f">= 80 % / >= 3 % / within 15 % of {ref:.0f}",
                  "yes" if c["confident"] >= 0.8 and c["min_class_share"] >= 0.03
