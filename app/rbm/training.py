@@ -188,9 +188,9 @@ def default_method(method: str | None, gaussian: bool) -> str:
 #: mean of its parameters over the last 30 % of the updates (Polyak-Ruppert averaging), which removes
 #: the noise the persistent chains leave in the last steps. MNIST 784x16 pcd defaults, exact test LL:
 #: -135.40 -> -134.57 (seed 1: -136.30 -> -135.31); MNIST 784x500 pt defaults: on-pixels of the
-#: default samples +17.8 % -> +6.6 % of the data's; but Ising L=8 at T=2.5, whose couplings still grow
-#: at the end, 0.78 % -> 1.42 % from Kaufman's energy (bench/README.md, issue 11 section). Off for cd,
-#: where it was not measured.
+#: default samples +17.8 % -> +6.6 % of the data's; Ising L=8 at T=2.5, energy per site from Kaufman's
+#: by a parallel-tempering reference, seeds 0-3: 0.51 / 0.14 / 1.33 / 0.63 % -> 0.10 / 0.75 / 0.28 /
+#: 0.16 % (bench/README.md, issue 11 section, session 7). Off for cd, where it was not measured.
 PERSISTENT_AVERAGE_TAIL = 0.3
 
 
