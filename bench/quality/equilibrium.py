@@ -110,6 +110,10 @@ def bas_check(samples: np.ndarray) -> dict:
     return {"valid": len(valid) / len(rows), "distinct_valid": len(set(valid))}
 
 
+#: Default requests of 5,000 samples pooled for the Ising rows (see :func:`ising_check`).
+DEFAULT_REQUESTS = 8
+
+
 def ising_check(model, ev, first: np.ndarray, T: float, seed: int) -> dict:
     """Energy per site of the model's samples against Kaufman's exact value, measured precisely enough
     to decide a 1 % row. One default request's 5,000 samples read a 64-spin model near T_c with a
@@ -117,32 +121,23 @@ def ising_check(model, ev, first: np.ndarray, T: float, seed: int) -> dict:
     independent samples alone has a 0.38 % standard error (energy per site std ~0.33). So the row reads
     ``DEFAULT_REQUESTS`` default requests (seeds seed..seed+7, 40,000 samples) with the standard error
     from their spread, and beside it the parallel-tempering reference of ``ising_seeds.py`` (two
-    sampling seeds read one model within ~0.2 %). The
-    1,000-chain, 3,000-sweep Gibbs reference of earlier rows read one model 0.2 % and 1.1 % on two
-    sampling seeds, so it is gone."""
-    from app.physics.exact_kaufman import kaufman
-    from app.physics.observables import ising_observables
-    from ising_seeds import pt_reference_energy
+    sampling seeds read one model within ~0.2 %). The 1,000-chain, 3,000-sweep Gibbs reference of
+    earlier rows read one model 0.2 % and 1.1 % on two sampling seeds, so it is gone."""
+    from ising_seeds import energy_per_site, pt_reference_energy, relative_energy_error
 
-    exact = kaufman(8, T)["energy_per_site"]
-    energy = lambda x: ising_observables(np.asarray(x).round().astype(np.uint8), 8, T)  # noqa: E731
-    rel = lambda e: (e - exact) / abs(exact)  # noqa: E731
     draws = [first] + [default_samples(model, ev.chains, len(first), seed + i, base=ev.base)[0].numpy()
                        for i in range(1, DEFAULT_REQUESTS)]
-    pooled = energy(np.concatenate(draws))
-    per_request = [rel(energy(d)["energy_per_site"]) for d in draws]
-    e_ref = pt_reference_energy(model, T, seed)
-    return {"T": T, "kaufman": exact, "requests": DEFAULT_REQUESTS, "samples": int(sum(len(d) for d in draws)),
-            "energy_per_site": pooled["energy_per_site"], "rel_error": rel(pooled["energy_per_site"]),
+    energies = [energy_per_site(d) for d in draws]
+    pooled = float(np.mean(energies))  # the requests are the same size: their mean is the pooled mean
+    per_request = [relative_energy_error(e, T) for e in energies]
+    e_ref = pt_reference_energy(model, seed)
+    return {"T": T, "requests": DEFAULT_REQUESTS, "samples": int(sum(len(d) for d in draws)),
+            "energy_per_site": pooled, "rel_error": relative_energy_error(pooled, T),
             # from the spread between requests: blocking the pooled rows (round by round, chain by
             # chain) misses that a chain's samples are alike, and read ~half of this
             "rel_error_stderr": float(np.std(per_request, ddof=1) / np.sqrt(len(per_request))),
             "rel_error_per_request": per_request,
-            "energy_per_site_pt_reference": e_ref, "rel_error_pt_reference": rel(e_ref)}
-
-
-#: Default requests of 5,000 samples pooled for the Ising rows (see :func:`ising_check`).
-DEFAULT_REQUESTS = 8
+            "energy_per_site_pt_reference": e_ref, "rel_error_pt_reference": relative_energy_error(e_ref, T)}
 
 
 def main(argv: list[str] | None = None) -> dict:
